@@ -1,0 +1,3 @@
+fn main() {
+    glib_build_tools::compile_resources(&["src", "."], "src/keel.gresource.xml", "keel.gresource");
+}

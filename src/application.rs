@@ -1,0 +1,92 @@
+//! The application object: app-wide actions, accelerators and the About dialog.
+
+use adw::prelude::*;
+use adw::subclass::prelude::*;
+use gettextrs::gettext;
+use gtk::{gio, glib};
+
+use crate::config;
+use crate::window::KeelWindow;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default)]
+    pub struct KeelApplication;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for KeelApplication {
+        const NAME: &'static str = "KeelApplication";
+        type Type = super::KeelApplication;
+        type ParentType = adw::Application;
+    }
+
+    impl ObjectImpl for KeelApplication {}
+
+    impl ApplicationImpl for KeelApplication {
+        fn activate(&self) {
+            let app = self.obj();
+            let window = app
+                .active_window()
+                .unwrap_or_else(|| KeelWindow::new(&app).upcast());
+            window.present();
+        }
+
+        fn startup(&self) {
+            self.parent_startup();
+            let app = self.obj();
+            app.setup_actions();
+        }
+    }
+
+    impl GtkApplicationImpl for KeelApplication {}
+    impl AdwApplicationImpl for KeelApplication {}
+}
+
+glib::wrapper! {
+    pub struct KeelApplication(ObjectSubclass<imp::KeelApplication>)
+        @extends adw::Application, gtk::Application, gio::Application,
+        @implements gio::ActionGroup, gio::ActionMap;
+}
+
+impl KeelApplication {
+    pub fn new() -> Self {
+        glib::Object::builder()
+            .property("application-id", config::APP_ID)
+            .property("resource-base-path", config::RESOURCE_BASE)
+            .build()
+    }
+
+    fn setup_actions(&self) {
+        let quit = gio::ActionEntry::builder("quit")
+            .activate(|app: &Self, _, _| app.quit())
+            .build();
+        let about = gio::ActionEntry::builder("about")
+            .activate(|app: &Self, _, _| app.show_about())
+            .build();
+        self.add_action_entries([quit, about]);
+        self.set_accels_for_action("app.quit", &["<Control>q"]);
+        self.set_accels_for_action("window.close", &["<Control>w"]);
+    }
+
+    fn show_about(&self) {
+        let about = adw::AboutDialog::builder()
+            .application_name("Keel")
+            .application_icon(config::APP_ID)
+            .developer_name(gettext("The Keel developers"))
+            .version(config::VERSION)
+            .website("https://github.com/keelapp/keel")
+            .issue_url("https://github.com/keelapp/keel/issues")
+            .license_type(gtk::License::Gpl30)
+            // Translators: replace with your names, one per line, to be credited in the About dialog.
+            .translator_credits(gettext("translator-credits"))
+            .build();
+        about.present(self.active_window().as_ref());
+    }
+}
+
+impl Default for KeelApplication {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+# The helpers sit beside the tests; pytest's rootdir-based import would not find them otherwise.
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,155 @@
+"""Drives the real Keel window through the accessibility tree (AT-SPI), as assistive technology does.
+
+Runs inside build-aux/ui-session, which provides the X display, the session bus and the
+accessibility bus. Controls are found by role and accessible name, never by widget internals.
+"""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pyatspi
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "target" / "screenshots"
+
+
+class Timeout(AssertionError):
+    pass
+
+
+def wait_for(what, predicate, timeout=20.0, interval=0.1):
+    """Polls predicate until it returns something truthy; fails naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except Exception:  # the tree changes under us while widgets come and go
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Timeout(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def showing(node):
+    return node.getState().contains(pyatspi.STATE_SHOWING)
+
+
+def label_text(node):
+    try:
+        return node.queryText().getText(0, -1)
+    except NotImplementedError:
+        return node.name
+
+
+def accessible_name(node):
+    """The name a screen reader announces: the node's own, else that of the labels it is labelled by
+    (GTK's menu items carry their name only that way)."""
+    if node.name:
+        return node.name
+    for relation in node.getRelationSet():
+        if relation.getRelationType() == pyatspi.RELATION_LABELLED_BY:
+            targets = (relation.getTarget(i) for i in range(relation.getNTargets()))
+            return " ".join(label_text(target) for target in targets)
+    return ""
+
+
+def find_all(root, role=None, name=None):
+    """Every showing descendant with that role name (e.g. "button") and accessible name."""
+
+    def matches(node):
+        return (
+            node is not None
+            and (role is None or node.getRoleName() == role)
+            and (name is None or accessible_name(node) == name)
+            and showing(node)
+        )
+
+    return pyatspi.findAllDescendants(root, matches)
+
+
+def dump(root, depth=0, limit=400):
+    """The showing part of the tree under root, one `role 'name'` a line, for failure messages."""
+    lines = []
+
+    def visit(node, depth):
+        if node is None or len(lines) >= limit or (node is not root and not showing(node)):
+            return
+        lines.append(f"{'  ' * depth}{node.getRoleName()} {accessible_name(node)!r}")
+        for child in node:
+            visit(child, depth + 1)
+
+    visit(root, depth)
+    return "\n".join(lines)
+
+
+def find(root, role=None, name=None, timeout=20.0):
+    """The one showing descendant with that role and name, waiting for it to appear."""
+
+    def lookup():
+        found = find_all(root, role, name)
+        return found[0] if found else None
+
+    try:
+        return wait_for(f"{role or 'node'} named {name!r}", lookup, timeout)
+    except Timeout as timeout_error:
+        raise Timeout(f"{timeout_error}; the tree shows:\n{dump(root)}") from None
+
+
+def press(node):
+    """Activates a control the way a screen reader user would: its first action."""
+    action = node.queryAction()
+    assert action.nActions > 0, f"{node.getRoleName()} {node.name!r} has no action"
+    action.doAction(0)
+
+
+def key(*keys):
+    """Types keys (xdotool names, e.g. "ctrl+q") into the focused window, as a keyboard user would."""
+    subprocess.run(["xdotool", "key", "--clearmodifiers", *keys], check=True)
+
+
+class Keel:
+    """A running Keel process and its accessible application node."""
+
+    def __init__(self, *args, env=None):
+        binary = os.environ.get("KEEL_BIN", str(REPO / "target" / "debug" / "keel"))
+        self.process = subprocess.Popen([binary, *args], env={**os.environ, **(env or {})})
+        self.app = wait_for("Keel on the accessibility bus", self._find_app)
+
+    def _find_app(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"keel exited early with status {self.process.returncode}")
+        desktop = pyatspi.Registry.getDesktop(0)
+        for app in desktop:
+            if app is not None and app.get_process_id() == self.process.pid:
+                return app
+        return None
+
+    def window(self, title="Keel"):
+        return find(self.app, "frame", title)
+
+    def wait_exit(self, timeout=10.0):
+        return self.process.wait(timeout)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def screenshot(name):
+    """Saves what the screen shows, trimmed to the windows on it, as target/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    time.sleep(0.3)  # let the last frame reach the X server
+    subprocess.run(
+        ["import", "-window", "root", "-trim", "+repage", f"png:{path}"], check=True
+    )
+    return path
