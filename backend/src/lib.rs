@@ -2,6 +2,15 @@
 //!
 //! GTK-free on purpose: it links libostree, the UI links GTK, and the two meet over D-Bus.
 
+pub mod demo;
+pub mod error;
+pub mod history;
+pub mod model;
+pub mod packages;
+pub mod progress;
+pub mod system;
+
+pub use error::{Error, Result};
 pub use ostree;
 
 #[cfg(test)]

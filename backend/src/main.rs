@@ -1,17 +1,503 @@
-//! `keel-backend`: performs tree operations for Keel and for people at a terminal.
+//! `keel-backend`: performs tree operations for Keel, and for people and scripts at a terminal.
 
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use keel_backend::model::{Deployment, SystemStatus, Update};
+use keel_backend::packages::PackageDiff;
+use keel_backend::progress::{Phases, Progress, ProgressUpdate};
+use keel_backend::system::{CleanupSet, System, UpdateOutcome};
+use keel_backend::{Error, Result, demo};
+use ostree::glib;
+
+#[derive(Parser)]
+#[command(
+    name = "keel-backend",
+    version,
+    about = "Keel's backend: see and steer an OSTree system"
+)]
+struct Cli {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct Target {
+    /// Keel's demo system (created on first use).
+    #[arg(long, global = true)]
+    demo: bool,
+    /// The OSTree sysroot at PATH.
+    #[arg(long, global = true, value_name = "PATH")]
+    sysroot: Option<PathBuf>,
+    /// The running system.
+    #[arg(long, global = true)]
+    system: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deployments in boot order, and the update waiting.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the remote for a newer version (commit metadata only).
+    Check,
+    /// Download the newest version and deploy it to boot next.
+    Update {
+        #[arg(long)]
+        download_only: bool,
+    },
+    /// Boot the rollback deployment (or the one given) next.
+    Rollback {
+        deployment: Option<String>,
+    },
+    /// Keep a deployment from ever being cleaned up.
+    Pin {
+        deployment: String,
+    },
+    Unpin {
+        deployment: String,
+    },
+    /// Remove a deployment that is neither booted nor pinned.
+    Remove {
+        deployment: String,
+    },
+    /// Layer packages on the image.
+    Install {
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    Uninstall {
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    /// Remove every layered package.
+    ResetPackages,
+    /// Packages the package source offers for layering.
+    Packages {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove pending and/or rollback deployments and prune the repository.
+    Cleanup {
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        rollback: bool,
+        #[arg(long)]
+        repo: bool,
+    },
+    /// Packages that differ between two deployments.
+    Diff {
+        from: String,
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A deployment's local changes to /etc.
+    ConfigDiff {
+        deployment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Past operations.
+    History {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the next-boot deployment the booted one (demo and test sysroots).
+    Reboot,
+    /// Create or extend the demo system.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+        /// Where the demo lives (default: $XDG_DATA_HOME/keel/demo).
+        #[arg(long, global = true)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoAction {
+    /// Create the demo system.
+    Init,
+    /// Publish a new version on the demo's remote.
+    Publish,
+}
 
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1);
-    match arg.as_deref() {
-        Some("--version") => {
-            println!("keel-backend {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", err.message());
+            ExitCode::from(exit_code(&err))
         }
-        _ => {
-            eprintln!("usage: keel-backend --version");
-            ExitCode::from(2)
+    }
+}
+
+/// Distinct exit codes, so scripts can tell "no such deployment" from "busy" (see backend/README.md).
+fn exit_code(err: &Error) -> u8 {
+    match err {
+        Error::Failed(_) => 1,
+        Error::InvalidArgument(_) => 2,
+        Error::NotFound(_) => 3,
+        Error::Busy(_) => 4,
+        Error::PermissionDenied(_) => 5,
+        Error::Cancelled(_) => 6,
+    }
+}
+
+fn open(target: &Target) -> Result<System> {
+    if let Some(path) = &target.sysroot {
+        return System::open(path, false);
+    }
+    let use_demo = target.demo || (!target.system && !PathBuf::from("/run/ostree-booted").exists());
+    if use_demo {
+        let dir = demo::default_dir();
+        if !demo::exists(&dir) {
+            eprintln!("Creating the demo system in {} …", dir.display());
+            demo::init(&dir)?;
         }
+        System::open(&demo::sysroot_dir(&dir), true)
+    } else {
+        System::open(std::path::Path::new("/"), false)
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Command::Demo { action, dir } = &cli.command {
+        let dir = dir.clone().unwrap_or_else(demo::default_dir);
+        return match action {
+            DemoAction::Init => {
+                demo::init(&dir)?;
+                println!("Created the demo system in {}", dir.display());
+                Ok(())
+            }
+            DemoAction::Publish => {
+                let version = demo::publish(&dir)?;
+                println!("Published {} {version}", demo::content::OS_NAME);
+                Ok(())
+            }
+        };
+    }
+    let system = open(&cli.target)?;
+    let phases = Phases::new(Arc::new(Terminal::new()));
+    match cli.command {
+        Command::Status { json } => {
+            let status = system.status()?;
+            if json {
+                print_json(&status);
+            } else {
+                print_status(&status);
+            }
+        }
+        Command::Check => match system.check(&phases, None)? {
+            Some(update) => print_update(&update),
+            None => println!("No update available."),
+        },
+        Command::Update { download_only } => match system.update(download_only, &phases, None)? {
+            UpdateOutcome::UpToDate => println!("No update available."),
+            UpdateOutcome::Downloaded { version } => {
+                println!(
+                    "Downloaded {}; run `update` to deploy it.",
+                    version.unwrap_or_default()
+                )
+            }
+            UpdateOutcome::Deployed { id, version } => {
+                println!(
+                    "Deployed {} ({id}); it boots next.",
+                    version.unwrap_or_default()
+                )
+            }
+        },
+        Command::Rollback { deployment } => {
+            let d = system.rollback(deployment.as_deref(), &phases)?;
+            println!("{} boots next.", describe(&d));
+        }
+        Command::Pin { deployment } => {
+            let d = system.set_pinned(&deployment, true)?;
+            println!("Pinned {}.", describe(&d));
+        }
+        Command::Unpin { deployment } => {
+            let d = system.set_pinned(&deployment, false)?;
+            println!("Unpinned {}.", describe(&d));
+        }
+        Command::Remove { deployment } => {
+            let freed = system.remove(&deployment, None)?;
+            println!("Removed; freed {}.", glib::format_size(freed));
+        }
+        Command::Install { packages } => {
+            system.install(&packages, &phases, None)?;
+            println!(
+                "Layered {}; it takes effect at the next boot.",
+                packages.join(", ")
+            );
+        }
+        Command::Uninstall { packages } => {
+            system.uninstall(&packages, &phases, None)?;
+            println!(
+                "Removed {}; it takes effect at the next boot.",
+                packages.join(", ")
+            );
+        }
+        Command::ResetPackages => {
+            system.reset_packages(&phases, None)?;
+            println!("All layered packages removed; this takes effect at the next boot.");
+        }
+        Command::Packages { json } => {
+            let packages = system.available_packages()?;
+            if json {
+                print_json(&packages);
+            } else {
+                for p in packages {
+                    println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
+                }
+            }
+        }
+        Command::Cleanup {
+            pending,
+            rollback,
+            repo,
+        } => {
+            let what = if pending || rollback || repo {
+                CleanupSet {
+                    pending,
+                    rollback,
+                    repo,
+                }
+            } else {
+                CleanupSet {
+                    pending: true,
+                    rollback: true,
+                    repo: true,
+                }
+            };
+            let freed = system.cleanup(what, None)?;
+            println!("Cleaned up; freed {}.", glib::format_size(freed));
+        }
+        Command::Diff { from, to, json } => {
+            let diff = system.diff(&from, &to)?;
+            if json {
+                print_json(&diff);
+            } else {
+                print_diff(&diff);
+            }
+        }
+        Command::ConfigDiff { deployment, json } => {
+            let diff = system.config_diff(deployment.as_deref().unwrap_or("booted"))?;
+            if json {
+                print_json(&diff);
+            } else {
+                for (mark, files) in [
+                    ("M", &diff.modified),
+                    ("A", &diff.added),
+                    ("D", &diff.removed),
+                ] {
+                    for f in files {
+                        println!("{mark}    /etc/{f}");
+                    }
+                }
+            }
+        }
+        Command::History { json } => {
+            let history = system.history()?;
+            if json {
+                print_json(&history);
+            } else {
+                for e in history {
+                    let versions = match (&e.from_version, &e.to_version) {
+                        (Some(a), Some(b)) => format!(" {a} → {b}"),
+                        (Some(a), None) => format!(" on {a}"),
+                        _ => String::new(),
+                    };
+                    let result = if e.success { "ok" } else { "FAILED" };
+                    println!(
+                        "{}  {:<14} {result}{versions}: {}",
+                        iso_time(e.time),
+                        e.operation,
+                        e.message
+                    );
+                }
+            }
+        }
+        Command::Reboot => {
+            let d = system.reboot()?;
+            println!("Restarted (simulated); booted {}.", describe(&d));
+        }
+        Command::Demo { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("the model always serializes")
+    );
+}
+
+fn iso_time(seconds: u64) -> String {
+    glib::DateTime::from_unix_utc(seconds as i64)
+        .and_then(|t| t.format("%Y-%m-%dT%H:%M:%SZ"))
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| seconds.to_string())
+}
+
+fn describe(d: &Deployment) -> String {
+    format!(
+        "{} {}",
+        d.version.as_deref().unwrap_or(d.short_checksum()),
+        d.id
+    )
+}
+
+/// Reads like `rpm-ostree status`: ● marks the booted deployment, the first one boots next.
+fn print_status(status: &SystemStatus) {
+    println!(
+        "System: {}{}",
+        status.os_name,
+        if status.demo { " (Keel demo)" } else { "" }
+    );
+    println!("Sysroot: {}", status.sysroot);
+    if status.booted_emulated {
+        println!("Note: this sysroot is not running; its booted deployment is Keel's record.");
+    }
+    println!("Deployments:");
+    for d in &status.deployments {
+        let mark = if d.booted { "●" } else { " " };
+        let mut role = Vec::new();
+        if d.default {
+            role.push("next boot");
+        }
+        if d.pending {
+            role.push("pending");
+        }
+        if d.rollback {
+            role.push("rollback");
+        }
+        if d.staged {
+            role.push("staged");
+        }
+        let role = if role.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", role.join(", "))
+        };
+        println!(
+            "{mark} {}{role}",
+            d.origin.as_deref().unwrap_or(&d.checksum)
+        );
+        let field = |name: &str, value: &str| println!("{name:>24}: {value}");
+        field(
+            "Version",
+            &format!(
+                "{} ({})",
+                d.version.as_deref().unwrap_or("-"),
+                iso_time(d.timestamp)
+            ),
+        );
+        if let Some(base) = &d.base_checksum {
+            field("BaseCommit", base);
+        }
+        field("Commit", &d.checksum);
+        if !d.layered_packages.is_empty() {
+            field("LayeredPackages", &d.layered_packages.join(" "));
+        }
+        let inactive: Vec<&str> = d
+            .requested_packages
+            .iter()
+            .filter(|p| !d.layered_packages.contains(p))
+            .map(String::as_str)
+            .collect();
+        if !inactive.is_empty() {
+            field("InactiveRequests", &inactive.join(" "));
+        }
+        if d.pinned {
+            field("Pinned", "yes");
+        }
+        println!();
+    }
+    if let Some(update) = &status.cached_update {
+        print_update(update);
+    }
+}
+
+fn print_update(update: &Update) {
+    println!(
+        "Available update: {} ({}), {}{}",
+        update.version.as_deref().unwrap_or(&update.checksum),
+        iso_time(update.timestamp),
+        update.diff.summary(),
+        if update.downloaded {
+            ", downloaded"
+        } else {
+            ""
+        }
+    );
+}
+
+fn print_diff(diff: &PackageDiff) {
+    for c in &diff.upgraded {
+        println!("Upgraded:   {} {} → {}", c.name, c.old_evr, c.new_evr);
+    }
+    for c in &diff.downgraded {
+        println!("Downgraded: {} {} → {}", c.name, c.old_evr, c.new_evr);
+    }
+    for p in &diff.added {
+        println!("Added:      {}", p.nevra());
+    }
+    for p in &diff.removed {
+        println!("Removed:    {}", p.nevra());
+    }
+    println!("{}", diff.summary());
+}
+
+/// Progress on a terminal: one line, redrawn; nothing when stderr is not a terminal.
+struct Terminal {
+    enabled: bool,
+}
+
+impl Terminal {
+    fn new() -> Self {
+        Self {
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Progress for Terminal {
+    fn report(&self, update: &ProgressUpdate) {
+        if !self.enabled {
+            return;
+        }
+        let filled = (update.fraction * 30.0).round() as usize;
+        let bar = format!("{}{}", "#".repeat(filled), "-".repeat(30 - filled.min(30)));
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[K[{bar}] {:>3.0}% {}: {}",
+            update.fraction * 100.0,
+            update.phase,
+            update.message
+        );
+        if update.fraction >= 1.0 {
+            let _ = writeln!(err);
+        }
+        let _ = err.flush();
     }
 }

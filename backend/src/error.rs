@@ -1,0 +1,133 @@
+//! The backend's errors: a few kinds a caller can act on, each with a sentence a person can act on.
+//!
+//! The kinds match the D-Bus error names of the service (`io.github.keelapp.Keel.Backend1.Error.*`).
+
+use ostree::{gio, glib};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another operation holds the system; the message names it.
+    #[error("{0}")]
+    Busy(String),
+    /// An id, index, package or ref that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A request that can never succeed as asked (removing the booted deployment, a bad name…).
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Stopped on request; nothing was changed.
+    #[error("{0}")]
+    Cancelled(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The D-Bus error name's last part, also used by the command line's JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Busy(_) => "Busy",
+            Error::NotFound(_) => "NotFound",
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::PermissionDenied(_) => "PermissionDenied",
+            Error::Cancelled(_) => "Cancelled",
+            Error::Failed(_) => "Failed",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Busy(m)
+            | Error::NotFound(m)
+            | Error::InvalidArgument(m)
+            | Error::PermissionDenied(m)
+            | Error::Cancelled(m)
+            | Error::Failed(m) => m,
+        }
+    }
+
+    /// Prefixes what was being done, keeping the kind: "Downloading the update: …".
+    pub fn context(self, what: &str) -> Self {
+        let wrap = |m: String| format!("{what}: {m}");
+        match self {
+            Error::Busy(m) => Error::Busy(wrap(m)),
+            Error::NotFound(m) => Error::NotFound(wrap(m)),
+            Error::InvalidArgument(m) => Error::InvalidArgument(wrap(m)),
+            Error::PermissionDenied(m) => Error::PermissionDenied(wrap(m)),
+            Error::Cancelled(m) => Error::Cancelled(m),
+            Error::Failed(m) => Error::Failed(wrap(m)),
+        }
+    }
+}
+
+/// Adds "what was being done" to any error on its way up.
+pub trait Context<T> {
+    fn context(self, what: &str) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: &str) -> Result<T> {
+        self.map_err(|e| e.into().context(what))
+    }
+}
+
+impl From<glib::Error> for Error {
+    fn from(err: glib::Error) -> Self {
+        let message = err.message().to_owned();
+        match err.kind::<gio::IOErrorEnum>() {
+            Some(gio::IOErrorEnum::Cancelled) => {
+                Error::Cancelled("Cancelled; nothing was changed.".to_owned())
+            }
+            Some(gio::IOErrorEnum::PermissionDenied) => Error::PermissionDenied(format!(
+                "{message}. Changing this system needs administrator rights."
+            )),
+            Some(gio::IOErrorEnum::NoSpace) => Error::Failed(no_space(&message)),
+            Some(gio::IOErrorEnum::NotFound) => Error::NotFound(message),
+            Some(gio::IOErrorEnum::HostNotFound | gio::IOErrorEnum::ConnectionRefused) => {
+                Error::Failed(unreachable_remote(&message))
+            }
+            _ if message.contains("No space left") => Error::Failed(no_space(&message)),
+            _ if message.contains("Could not connect")
+                || message.contains("Couldn't connect")
+                || message.contains("Could not resolve") =>
+            {
+                Error::Failed(unreachable_remote(&message))
+            }
+            _ if message.contains("Corrupted") || message.contains("corrupted") => {
+                Error::Failed(format!(
+                    "{message}. The update server sent damaged data; nothing was changed. Try again later, or tell the server's maintainers."
+                ))
+            }
+            _ => Error::Failed(message),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound(err.to_string()),
+            std::io::ErrorKind::PermissionDenied => Error::PermissionDenied(format!(
+                "{err}. Changing this system needs administrator rights."
+            )),
+            std::io::ErrorKind::StorageFull => Error::Failed(no_space(&err.to_string())),
+            _ => Error::Failed(err.to_string()),
+        }
+    }
+}
+
+fn no_space(detail: &str) -> String {
+    format!(
+        "There is not enough free disk space ({detail}). Nothing was changed: free some space (Clean Up removes old deployments), then try again."
+    )
+}
+
+fn unreachable_remote(detail: &str) -> String {
+    format!(
+        "The update server cannot be reached ({detail}). Nothing was changed: check the network connection, then try again."
+    )
+}

@@ -1,0 +1,117 @@
+//! What Keel knows about a system, as plain data shared by the command line, the D-Bus service and
+//! (through the service) the UI.
+
+use serde::{Deserialize, Serialize};
+
+use crate::packages::{Package, PackageDiff};
+
+/// The whole picture: deployments in boot order, the update waiting, what is layered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    /// `ostree` (Keel performs operations with libostree) or `rpm-ostree` (rpm-ostreed does).
+    pub driver: String,
+    /// The operating system's name from its os-release, e.g. "Keel Demo OS".
+    pub os_name: String,
+    pub sysroot: String,
+    /// Keel's own demo system.
+    pub demo: bool,
+    /// The sysroot is not the running system: which deployment is "booted" is Keel's record.
+    pub booted_emulated: bool,
+    pub deployments: Vec<Deployment>,
+    /// A newer commit known on the remote than the booted deployment's base.
+    pub cached_update: Option<Update>,
+}
+
+impl SystemStatus {
+    pub fn booted(&self) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.booted)
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// rpm-ostree's form: `osname-checksum.serial`.
+    pub id: String,
+    /// Position in boot order, 0 = next boot.
+    pub index: u32,
+    pub osname: String,
+    pub checksum: String,
+    pub serial: i32,
+    pub version: Option<String>,
+    /// Commit time, seconds since the epoch.
+    pub timestamp: u64,
+    /// The refspec it follows (`remote:ref`), if any.
+    pub origin: Option<String>,
+    pub booted: bool,
+    /// Written at shutdown by libostree (real hosts only).
+    pub staged: bool,
+    /// Boots next (first in boot order).
+    pub default: bool,
+    /// Newer than the booted deployment, waiting for a restart.
+    pub pending: bool,
+    /// What "Roll Back" would boot.
+    pub rollback: bool,
+    pub pinned: bool,
+    /// Set when packages are layered: the image underneath.
+    pub base_checksum: Option<String>,
+    pub base_version: Option<String>,
+    /// What the user asked to layer.
+    pub requested_packages: Vec<String>,
+    /// What is actually layered in this deployment's commit.
+    pub layered_packages: Vec<String>,
+    /// Every package in the deployment.
+    pub packages: Vec<Package>,
+}
+
+impl Deployment {
+    pub fn short_checksum(&self) -> &str {
+        &self.checksum[..self.checksum.len().min(10)]
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub version: Option<String>,
+    pub checksum: String,
+    pub timestamp: u64,
+    /// Package changes against the booted deployment's base.
+    pub diff: PackageDiff,
+    /// All of its content is already local (after a download-only update).
+    pub downloaded: bool,
+}
+
+/// A package the package source offers for layering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailablePackage {
+    pub name: String,
+    pub evr: String,
+    pub arch: String,
+    pub summary: String,
+}
+
+/// `/etc` against the image's defaults in `/usr/etc`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigDiff {
+    pub modified: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// One finished operation, as the history journal keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Seconds since the epoch.
+    pub time: u64,
+    pub operation: String,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub success: bool,
+    /// The error's message, or a short account of what was done.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<PackageDiff>,
+}

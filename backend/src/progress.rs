@@ -1,0 +1,70 @@
+//! Progress of a long operation as one 0–1 figure for the whole of it, plus the phase and bytes.
+
+use std::sync::{Arc, Mutex};
+
+/// Where an operation reports how far it is.
+pub trait Progress: Send + Sync {
+    fn report(&self, update: &ProgressUpdate);
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProgressUpdate {
+    /// 0.0–1.0 over the whole operation; never goes down.
+    pub fraction: f64,
+    pub phase: String,
+    pub message: String,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// Reports nothing (library callers that do not care).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn report(&self, _: &ProgressUpdate) {}
+}
+
+/// Maps phases onto slices of the 0–1 range and keeps the figure monotonic. Cheap to clone: clones
+/// share the sink and the last figure reported.
+#[derive(Clone)]
+pub struct Phases {
+    sink: Arc<dyn Progress>,
+    last: Arc<Mutex<f64>>,
+}
+
+impl Phases {
+    pub fn new(sink: Arc<dyn Progress>) -> Self {
+        Self {
+            sink,
+            last: Arc::new(Mutex::new(0.0)),
+        }
+    }
+
+    /// Reports `within` (0–1) of the phase that spans `start..end` of the whole.
+    pub fn at(
+        &self,
+        start: f64,
+        end: f64,
+        within: f64,
+        phase: &str,
+        message: &str,
+        bytes: (u64, u64),
+    ) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let fraction = (start + (end - start) * within.clamp(0.0, 1.0))
+            .max(*last)
+            .min(1.0);
+        *last = fraction;
+        self.sink.report(&ProgressUpdate {
+            fraction,
+            phase: phase.to_owned(),
+            message: message.to_owned(),
+            bytes_done: bytes.0,
+            bytes_total: bytes.1,
+        });
+    }
+
+    pub fn done(&self, message: &str) {
+        self.at(1.0, 1.0, 1.0, "Done", message, (0, 0));
+    }
+}

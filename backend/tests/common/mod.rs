@@ -1,0 +1,192 @@
+//! Helpers for the engine's integration tests: a fresh demo system in a temporary folder, the real
+//! `keel-backend` binary, and libostree's own `ostree` command as the independent witness.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use keel_backend::model::SystemStatus;
+
+pub struct Demo {
+    pub dir: tempfile::TempDir,
+}
+
+impl Demo {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = Self { dir };
+        let out = Command::new(bin())
+            .args(["demo", "init", "--dir"])
+            .arg(demo.root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "demo init failed: {}", text(&out));
+        demo
+    }
+
+    /// A demo already laid out in `dir/demo` (a copy of another).
+    pub fn adopt(dir: tempfile::TempDir) -> Self {
+        Self { dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("demo")
+    }
+
+    pub fn sysroot(&self) -> PathBuf {
+        self.root().join("sysroot")
+    }
+
+    pub fn remote(&self) -> PathBuf {
+        self.root().join("remote")
+    }
+
+    /// Runs `keel-backend --sysroot … ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .arg("--sysroot")
+            .arg(self.sysroot())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "keel-backend {args:?} failed: {}",
+            text(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with `code`; returns its error message.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "keel-backend {args:?} should exit {code}: {}",
+            text(&out)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn status(&self) -> SystemStatus {
+        serde_json::from_str(&self.ok(&["status", "--json"])).unwrap()
+    }
+
+    pub fn ostree_admin_status(&self) -> String {
+        let out = Command::new("ostree")
+            .args(["admin", "status", "--sysroot"])
+            .arg(self.sysroot())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ostree admin status failed: {}",
+            text(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Everything that defines what boots: `ostree admin status`, the boot entries, Keel's boot
+    /// record. Equal before and after means a failed operation changed nothing.
+    pub fn fingerprint(&self) -> String {
+        let mut print = self.ostree_admin_status();
+        let loader = self.sysroot().join("boot/loader");
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(loader.join("entries"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.sort();
+        print.push_str(&format!("{:?}\n", std::fs::read_link(&loader).ok()));
+        for entry in entries {
+            print.push_str(&std::fs::read_to_string(entry).unwrap());
+        }
+        let record = self.sysroot().join("ostree/keel/booted");
+        print.push_str(&std::fs::read_to_string(record).unwrap_or_default());
+        print
+    }
+
+    /// Asserts Keel's view matches libostree's own: order, versions, pins, next boot.
+    pub fn assert_agrees_with_ostree(&self) {
+        let status = self.status();
+        let listed = parse_admin_status(&self.ostree_admin_status());
+        let ours: Vec<(String, Option<String>, bool)> = status
+            .deployments
+            .iter()
+            .map(|d| {
+                (
+                    format!("{}.{}", d.checksum, d.serial),
+                    d.version.clone(),
+                    d.pinned,
+                )
+            })
+            .collect();
+        assert_eq!(
+            ours, listed,
+            "keel-backend and ostree admin status disagree"
+        );
+        for (i, d) in status.deployments.iter().enumerate() {
+            assert_eq!(d.default, i == 0, "only the first deployment boots next");
+            assert_eq!(d.index as usize, i);
+        }
+        let loader_entries = std::fs::read_dir(self.sysroot().join("boot/loader/entries"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            loader_entries,
+            status.deployments.len(),
+            "one boot entry per deployment"
+        );
+    }
+
+    pub fn deployment_dir(&self, checksum_serial: &str, osname: &str) -> PathBuf {
+        self.sysroot()
+            .join("ostree/deploy")
+            .join(osname)
+            .join("deploy")
+            .join(checksum_serial)
+    }
+}
+
+/// (checksum.serial, version, pinned) per deployment, in the order `ostree admin status` lists them.
+pub fn parse_admin_status(text: &str) -> Vec<(String, Option<String>, bool)> {
+    let mut out: Vec<(String, Option<String>, bool)> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches(['*', ' ']);
+        let is_header = !line.starts_with("    ") && !trimmed.is_empty();
+        if is_header {
+            let id = trimmed
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            out.push((id, None, false));
+        } else if let Some(v) = trimmed.strip_prefix("Version: ") {
+            out.last_mut().unwrap().1 = Some(v.trim().to_owned());
+        } else if trimmed.starts_with("Pinned: yes") {
+            out.last_mut().unwrap().2 = true;
+        }
+    }
+    out
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_keel-backend")
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
