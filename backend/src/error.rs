@@ -90,7 +90,9 @@ impl From<glib::Error> for Error {
             Some(gio::IOErrorEnum::HostNotFound | gio::IOErrorEnum::ConnectionRefused) => {
                 Error::Failed(unreachable_remote(&message))
             }
-            _ if message.contains("No space left") => Error::Failed(no_space(&message)),
+            _ if message.contains("No space left") || message.contains("min-free-space") => {
+                Error::Failed(no_space(&message))
+            }
             _ if message.contains("Could not connect")
                 || message.contains("Couldn't connect")
                 || message.contains("Could not resolve") =>

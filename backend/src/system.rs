@@ -765,9 +765,7 @@ impl System {
         self.write(&keep, false, cancel)?;
         self.record_booted_after_write(before)?;
         if prune {
-            self.sysroot
-                .cleanup(cancel)
-                .context("Cleaning up")?;
+            self.sysroot.cleanup(cancel).context("Cleaning up")?;
         }
         Ok(used.saturating_sub(disk_usage(&self.path.join("ostree"))?))
     }
@@ -1016,16 +1014,24 @@ impl System {
                         .unwrap_or_else(|| format!("{fetched} of {requested} objects"));
                     sink.at(span.0, span.1, within, "Downloading", &message, (bytes, 0));
                 });
-                let flags = if commit_only {
-                    ostree::RepoPullFlags::COMMIT_ONLY
-                } else {
-                    ostree::RepoPullFlags::NONE
-                };
+                // Verify every object, even from a local path (libostree trusts those by default):
+                // a damaged mirror must never reach a deployment.
+                let mut flags = ostree::RepoPullFlags::UNTRUSTED;
+                if commit_only {
+                    flags |= ostree::RepoPullFlags::COMMIT_ONLY;
+                }
                 let result = repo.pull(remote, refs, flags, Some(&progress), cancel);
                 progress.finish();
                 result
             })
-            .map_err(|_| Error::Failed("Could not set up the download.".to_owned()))??;
+            .map_err(|_| Error::Failed("Could not set up the download.".to_owned()))?
+            .map_err(|err| match Error::from(err) {
+                // Errors without advice of their own come from data the server sent.
+                Error::Failed(m) if !m.contains("othing was changed") => Error::Failed(format!(
+                    "{m}. The update server sent data that cannot be used; nothing was changed. Try again later, or tell the server's maintainers."
+                )),
+                other => other,
+            })?;
         phases.at(span.0, span.1, 1.0, "Downloading", "Downloaded", (0, 0));
         Ok(())
     }
