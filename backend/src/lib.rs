@@ -2,6 +2,7 @@
 //!
 //! GTK-free on purpose: it links libostree, the UI links GTK, and the two meet over D-Bus.
 
+pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod history;

@@ -114,6 +114,18 @@ enum Command {
     },
     /// Make the next-boot deployment the booted one (demo and test sysroots).
     Reboot,
+    /// Time Keel's operations against the ostree command on identical sysroots; prints a table.
+    Bench {
+        /// Tree sizes, in files.
+        #[arg(long, value_delimiter = ',', default_values_t = [1000, 10000, 50000])]
+        sizes: Vec<usize>,
+        /// Measured runs per size (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Where to build the scratch sysroots (default: the temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Create or extend the demo system.
     Demo {
         #[command(subcommand)]
@@ -130,6 +142,8 @@ enum DemoAction {
     Init,
     /// Publish a new version on the demo's remote.
     Publish,
+    /// Delete the demo system.
+    Remove,
 }
 
 fn main() -> ExitCode {
@@ -188,12 +202,30 @@ fn run(cli: Cli) -> Result<()> {
                 println!("Created the demo system in {}", dir.display());
                 Ok(())
             }
+            DemoAction::Remove => {
+                if !demo::exists(&dir) {
+                    return Err(Error::NotFound(format!(
+                        "There is no demo system in {}.",
+                        dir.display()
+                    )));
+                }
+                demo::remove_tree(&dir)?;
+                println!("Removed the demo system in {}", dir.display());
+                Ok(())
+            }
             DemoAction::Publish => {
                 let version = demo::publish(&dir)?;
                 println!("Published {} {version}", demo::content::OS_NAME);
                 Ok(())
             }
         };
+    }
+    if let Command::Bench { sizes, runs, dir } = &cli.command {
+        return keel_backend::bench::run(&keel_backend::bench::Options {
+            sizes: sizes.clone(),
+            runs: (*runs).max(1),
+            dir: dir.clone(),
+        });
     }
     let system = open(&cli.target)?;
     let phases = Phases::new(Arc::new(Terminal::new()));
@@ -339,7 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             let d = system.reboot()?;
             println!("Restarted (simulated); booted {}.", describe(&d));
         }
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Demo { .. } | Command::Bench { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

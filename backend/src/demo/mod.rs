@@ -46,7 +46,7 @@ pub fn exists(dir: &Path) -> bool {
 pub fn init(dir: &Path) -> Result<()> {
     if exists(dir) {
         return Err(Error::InvalidArgument(format!(
-            "A demo system already exists in {}; remove that folder to start over.",
+            "A demo system already exists in {}; `keel-backend demo remove` deletes it.",
             dir.display()
         )));
     }
@@ -74,52 +74,99 @@ fn build(work: &Path, final_dir: &Path) -> Result<()> {
     let remote = ostree::Repo::new_for_path(remote_dir(work));
     remote.create(ostree::RepoMode::Archive, gio::Cancellable::NONE)?;
 
-    let sysroot_path = sysroot_dir(work);
-    std::fs::create_dir_all(&sysroot_path)?;
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(&sysroot_path)));
-    sysroot.ensure_initialized(gio::Cancellable::NONE)?;
-    sysroot.load(gio::Cancellable::NONE)?;
-    sysroot.init_osname(STATEROOT, gio::Cancellable::NONE)?;
-    sysroot.load(gio::Cancellable::NONE)?;
-    let repo = sysroot.repo();
     // The URL names the final place: the scratch folder is renamed there before anything pulls.
     let url = format!("file://{}", remote_dir(final_dir).display());
-    let options = glib::VariantDict::new(None);
-    options.insert_value("gpg-verify", &false.to_variant());
-    repo.remote_add(
-        REMOTE,
-        Some(&url),
-        Some(&options.end()),
-        gio::Cancellable::NONE,
-    )?;
+    let sysroot = init_sysroot(&sysroot_dir(work), STATEROOT, REMOTE, &url)?;
     // While building, pull from the scratch copy under the same remote name.
     let scratch_url = format!("file://{}", remote_dir(work).display());
-
     for number in 1..INITIAL_VERSIONS {
         commit_version(&remote, number)?;
-        let pull_options = glib::VariantDict::new(None);
-        pull_options.insert_value("refs", &vec![BRANCH.to_owned()].to_variant());
-        pull_options.insert_value("override-url", &scratch_url.to_variant());
-        repo.pull_with_options(REMOTE, &pull_options.end(), None, gio::Cancellable::NONE)?;
-        let refspec = format!("{REMOTE}:{BRANCH}");
-        let revision = repo.require_rev(&refspec)?;
-        let merge = sysroot.deployments().into_iter().next();
-        let origin = sysroot.origin_new_from_refspec(&refspec);
-        let deployment = sysroot.deploy_tree_with_options(
-            Some(STATEROOT),
-            &revision,
-            Some(&origin),
-            merge.as_ref(),
-            None,
-            gio::Cancellable::NONE,
-        )?;
-        let mut list = vec![deployment];
-        list.extend(merge);
-        sysroot.write_deployments(&list, gio::Cancellable::NONE)?;
-        sysroot.load(gio::Cancellable::NONE)?;
+        deploy_branch(&sysroot, STATEROOT, REMOTE, BRANCH, Some(&scratch_url))?;
     }
     commit_version(&remote, INITIAL_VERSIONS)?;
     commit_packages(&remote)?;
+    Ok(())
+}
+
+/// Deletes a sysroot folder. libostree marks deployment trees immutable, which a plain recursive
+/// delete cannot undo; libostree itself lifts the mark first.
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    let sysroot_path = if dir.join("ostree/repo").is_dir() {
+        dir.to_owned()
+    } else {
+        sysroot_dir(dir)
+    };
+    if sysroot_path.join("ostree/repo").is_dir() {
+        let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(&sysroot_path)));
+        sysroot.load(gio::Cancellable::NONE)?;
+        for deployment in sysroot.deployments() {
+            sysroot.deployment_set_mutable(&deployment, true, gio::Cancellable::NONE)?;
+        }
+    }
+    std::fs::remove_dir_all(dir).map_err(|err| {
+        Error::Failed(format!(
+            "Could not remove {} ({err}). If a deployment there is still marked immutable, run `chattr -R -i` on it first.",
+            dir.display()
+        ))
+    })
+}
+
+/// Makes an empty sysroot at `path` with one stateroot and a remote (no GPG: the demo is local).
+pub(crate) fn init_sysroot(
+    path: &Path,
+    stateroot: &str,
+    remote: &str,
+    url: &str,
+) -> Result<ostree::Sysroot> {
+    std::fs::create_dir_all(path)?;
+    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
+    sysroot.ensure_initialized(gio::Cancellable::NONE)?;
+    sysroot.load(gio::Cancellable::NONE)?;
+    sysroot.init_osname(stateroot, gio::Cancellable::NONE)?;
+    sysroot.load(gio::Cancellable::NONE)?;
+    let options = glib::VariantDict::new(None);
+    options.insert_value("gpg-verify", &false.to_variant());
+    sysroot.repo().remote_add(
+        remote,
+        Some(url),
+        Some(&options.end()),
+        gio::Cancellable::NONE,
+    )?;
+    Ok(sysroot)
+}
+
+/// Pulls the branch's tip (from `url` instead of the remote's own when given) and deploys it in
+/// front of the current first deployment.
+pub(crate) fn deploy_branch(
+    sysroot: &ostree::Sysroot,
+    stateroot: &str,
+    remote: &str,
+    branch: &str,
+    url: Option<&str>,
+) -> Result<()> {
+    let repo = sysroot.repo();
+    let pull_options = glib::VariantDict::new(None);
+    pull_options.insert_value("refs", &vec![branch.to_owned()].to_variant());
+    if let Some(url) = url {
+        pull_options.insert_value("override-url", &url.to_variant());
+    }
+    repo.pull_with_options(remote, &pull_options.end(), None, gio::Cancellable::NONE)?;
+    let refspec = format!("{remote}:{branch}");
+    let revision = repo.require_rev(&refspec)?;
+    let merge = sysroot.deployments().into_iter().next();
+    let origin = sysroot.origin_new_from_refspec(&refspec);
+    let deployment = sysroot.deploy_tree_with_options(
+        Some(stateroot),
+        &revision,
+        Some(&origin),
+        merge.as_ref(),
+        None,
+        gio::Cancellable::NONE,
+    )?;
+    let mut list = vec![deployment];
+    list.extend(merge);
+    sysroot.write_deployments(&list, gio::Cancellable::NONE)?;
+    sysroot.load(gio::Cancellable::NONE)?;
     Ok(())
 }
 
@@ -224,7 +271,7 @@ fn regenerate_summary(remote: &ostree::Repo) -> Result<()> {
     Ok(())
 }
 
-fn write_tree_commit(
+pub(crate) fn write_tree_commit(
     repo: &ostree::Repo,
     branch: &str,
     parent: Option<&str>,

@@ -1,0 +1,272 @@
+//! `keel-backend bench`: Keel's operations timed against the `ostree` command doing the same steps
+//! on identical sysroots. Prints a table; a benchmark, never a pass/fail test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ostree::glib;
+
+use crate::demo::content::{FileContents, TreeFile};
+use crate::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use crate::error::{Context, Error, Result};
+use crate::progress::{Phases, Silent};
+use crate::system::System;
+
+const STATEROOT: &str = "keelbench";
+const REMOTE: &str = "bench";
+const BRANCH: &str = "keelbench/x86_64";
+
+pub struct Options {
+    pub sizes: Vec<usize>,
+    pub runs: usize,
+    pub dir: Option<PathBuf>,
+}
+
+struct Row {
+    operation: String,
+    files: String,
+    keel: Duration,
+    cli: Option<(String, Duration)>,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let scratch = match &options.dir {
+        Some(dir) => tempfile::Builder::new()
+            .prefix("keel-bench-")
+            .tempdir_in(dir),
+        None => tempfile::Builder::new().prefix("keel-bench-").tempdir(),
+    }
+    .context("Making a scratch folder")?;
+    let mut rows = Vec::new();
+    for &files in &options.sizes {
+        eprintln!("bench: preparing trees of {files} files …");
+        let set = Fixture::new(scratch.path(), files)?;
+        rows.extend(set.measure(options.runs)?);
+        for name in ["keel", "cli", "status", "template"] {
+            crate::demo::remove_tree(&set.dir.join(name))?;
+        }
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// A remote with two commits of `files` files (the second changes a twentieth of them) and a
+/// sysroot that has the first deployed, copied afresh for every measured run.
+struct Fixture {
+    dir: PathBuf,
+    files: usize,
+}
+
+impl Fixture {
+    fn new(root: &Path, files: usize) -> Result<Self> {
+        let dir = root.join(files.to_string());
+        let remote = ostree::Repo::new_for_path(dir.join("remote"));
+        std::fs::create_dir_all(&dir).context("Making the bench folder")?;
+        remote
+            .create(ostree::RepoMode::Archive, ostree::gio::Cancellable::NONE)
+            .context("Making the remote")?;
+        let meta = |v: &str| {
+            let d = glib::VariantDict::new(None);
+            d.insert_value("version", &glib::prelude::ToVariant::to_variant(v));
+            d
+        };
+        write_tree_commit(
+            &remote,
+            BRANCH,
+            None,
+            "1",
+            &meta("1"),
+            &tree(files, 1),
+            1_700_000_000,
+        )
+        .context("Committing the first tree")?;
+        let url = format!("file://{}", dir.join("remote").display());
+        let sysroot = init_sysroot(&dir.join("template"), STATEROOT, REMOTE, &url)
+            .context("Making the sysroot")?;
+        deploy_branch(&sysroot, STATEROOT, REMOTE, BRANCH, None)
+            .context("Deploying the first tree")?;
+        let first = remote.require_rev(BRANCH)?;
+        write_tree_commit(
+            &remote,
+            BRANCH,
+            Some(&first),
+            "2",
+            &meta("2"),
+            &tree(files, 2),
+            1_700_086_400,
+        )?;
+        Ok(Self { dir, files })
+    }
+
+    /// A fresh copy of the template sysroot (cp keeps the hard links between checkouts and repo).
+    fn fresh(&self, name: &str) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        if path.exists() {
+            crate::demo::remove_tree(&path)?;
+        }
+        run_ok(
+            Command::new("cp")
+                .arg("-a")
+                .arg(self.dir.join("template"))
+                .arg(&path),
+        )?;
+        Ok(path)
+    }
+
+    fn measure(&self, runs: usize) -> Result<Vec<Row>> {
+        let phases = Phases::new(Arc::new(Silent));
+        let mut keel_update = Vec::new();
+        let mut cli_update = Vec::new();
+        let mut keel_rollback = Vec::new();
+        let mut cli_rollback = Vec::new();
+        for _ in 0..runs {
+            let path = self.fresh("keel")?;
+            let system = System::open(&path, false)?;
+            let started = Instant::now();
+            system.update(false, &phases, None)?;
+            keel_update.push(started.elapsed());
+            let started = Instant::now();
+            system.rollback(None, &phases)?;
+            keel_rollback.push(started.elapsed());
+
+            let path = self.fresh("cli")?;
+            let repo = format!("--repo={}", path.join("ostree/repo").display());
+            let sysroot = format!("--sysroot={}", path.display());
+            let started = Instant::now();
+            // The same steps: a verified pull from the same remote, then a deployment.
+            run_ok(Command::new("ostree").args([&repo, "pull", "--untrusted", REMOTE, BRANCH]))?;
+            run_ok(Command::new("ostree").args([
+                "admin",
+                "deploy",
+                &sysroot,
+                "--os",
+                STATEROOT,
+                &format!("{REMOTE}:{BRANCH}"),
+            ]))?;
+            cli_update.push(started.elapsed());
+            let started = Instant::now();
+            run_ok(Command::new("ostree").args(["admin", "set-default", &sysroot, "1"]))?;
+            cli_rollback.push(started.elapsed());
+        }
+        let files = self.files.to_string();
+        let mut rows = vec![
+            Row {
+                operation: "update (pull + deploy)".to_owned(),
+                files: files.clone(),
+                keel: median(&mut keel_update),
+                cli: Some((
+                    "pull --untrusted + admin deploy".to_owned(),
+                    median(&mut cli_update),
+                )),
+            },
+            Row {
+                operation: "rollback".to_owned(),
+                files: files.clone(),
+                keel: median(&mut keel_rollback),
+                cli: Some(("admin set-default 1".to_owned(), median(&mut cli_rollback))),
+            },
+        ];
+        let path = self.fresh("status")?;
+        let system = System::open(&path, false)?;
+        let mut keel_status = Vec::new();
+        for _ in 0..(runs * 20).max(20) {
+            let started = Instant::now();
+            system.status()?;
+            keel_status.push(started.elapsed());
+        }
+        let mut cli_status = Vec::new();
+        for _ in 0..runs.max(5) {
+            let started = Instant::now();
+            run_ok(Command::new("ostree").args([
+                "admin",
+                "status",
+                &format!("--sysroot={}", path.display()),
+            ]))?;
+            cli_status.push(started.elapsed());
+        }
+        rows.push(Row {
+            operation: "status (in process)".to_owned(),
+            files,
+            keel: median(&mut keel_status),
+            cli: Some(("admin status (process)".to_owned(), median(&mut cli_status))),
+        });
+        Ok(rows)
+    }
+}
+
+/// `files` files in a hundred folders, plus what a bootable tree needs; `version` changes every
+/// twentieth file.
+fn tree(files: usize, version: u32) -> Vec<TreeFile> {
+    let regular = |path: String, bytes: Vec<u8>| TreeFile {
+        path,
+        contents: FileContents::Regular(bytes),
+        mode: 0o644,
+    };
+    let mut tree = vec![
+        regular(
+            "usr/lib/os-release".to_owned(),
+            format!("NAME=\"Keel Bench\"\nID=keelbench\nVERSION_ID={version}\nPRETTY_NAME=\"Keel Bench {version}\"\n")
+                .into_bytes(),
+        ),
+        regular("usr/lib/modules/6.11.4/vmlinuz".to_owned(), b"kernel 6.11.4".to_vec()),
+        regular("usr/lib/modules/6.11.4/initramfs.img".to_owned(), b"initramfs 6.11.4".to_vec()),
+        regular("usr/etc/hostname".to_owned(), b"bench\n".to_vec()),
+    ];
+    for i in 0..files {
+        let changed = if i % 20 == 0 { version } else { 1 };
+        let body = format!("file {i} of the benchmark tree, revision {changed}\n").repeat(8);
+        tree.push(regular(
+            format!("usr/share/bench/d{:02}/f{i:06}", i % 100),
+            body.into_bytes(),
+        ));
+    }
+    tree
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn run_ok(command: &mut Command) -> Result<()> {
+    let out = command.output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    println!(
+        "| {:<22} | {:>6} | {:>10} | {:<32} | {:>10} | {:>7} |",
+        "operation", "files", "keel ms", "ostree CLI", "CLI ms", "ratio"
+    );
+    println!(
+        "|{:-<24}|{:->8}|{:->12}|{:-<34}|{:->12}|{:->9}|",
+        "", "", "", "", "", ""
+    );
+    for row in rows {
+        let (name, cli) = row.cli.clone().unwrap_or_default();
+        let ratio = if cli.is_zero() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}×", row.keel.as_secs_f64() / cli.as_secs_f64())
+        };
+        println!(
+            "| {:<22} | {:>6} | {:>10} | {:<32} | {:>10} | {:>7} |",
+            row.operation,
+            row.files,
+            ms(row.keel),
+            name,
+            ms(cli),
+            ratio
+        );
+    }
+}
