@@ -926,10 +926,17 @@ impl System {
         let before = self.status()?;
         let result = (|| {
             if self.sysroot.is_booted() {
-                return Err(Error::InvalidArgument(
-                    "This is the running system: restart the computer to boot the new deployment."
-                        .to_owned(),
-                ));
+                // The running system: systemd-logind restarts it (and honours inhibitors).
+                let status = std::process::Command::new("systemctl")
+                    .arg("reboot")
+                    .status()?;
+                return if status.success() {
+                    Ok(before.deployments[0].clone())
+                } else {
+                    Err(Error::Failed(format!(
+                        "systemctl reboot failed ({status}); restart the computer from its menu instead."
+                    )))
+                };
             }
             let first = self.deployments().into_iter().next().ok_or_else(|| {
                 Error::NotFound("This sysroot has no deployments yet.".to_owned())

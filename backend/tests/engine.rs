@@ -138,7 +138,10 @@ fn pinned_deployments_survive_updates_and_cleanup() {
 fn cleanup_removes_rollback_and_frees_space() {
     let demo = Demo::new();
     let out = demo.ok(&["cleanup", "--rollback"]);
-    assert!(out.contains("freed"), "{out}");
+    assert!(
+        out.contains("freed") && !out.contains("freed 0 bytes"),
+        "{out}"
+    );
     let status = demo.status();
     assert_eq!(status.deployments.len(), 1);
     assert!(status.deployments[0].booted);
