@@ -9,6 +9,7 @@ pub mod history;
 pub mod model;
 pub mod packages;
 pub mod progress;
+pub mod service;
 pub mod system;
 
 pub use error::{Error, Result};

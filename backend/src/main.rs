@@ -114,6 +114,15 @@ enum Command {
     },
     /// Make the next-boot deployment the booted one (demo and test sysroots).
     Reboot,
+    /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
+    Serve {
+        /// Connect to this bus address instead of the session bus.
+        #[arg(long)]
+        address: Option<String>,
+        /// Exit after this many seconds with no client, call or transaction (0: never).
+        #[arg(long, default_value_t = 60)]
+        idle_timeout: u64,
+    },
     /// Time Keel's operations against the ostree command on identical sysroots; prints a table.
     Bench {
         /// Tree sizes, in files.
@@ -176,21 +185,26 @@ fn exit_code(err: &Error) -> u8 {
     }
 }
 
-fn open(target: &Target) -> Result<System> {
+/// The sysroot to work on, and whether it is the demo (created here on first use).
+fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
     if let Some(path) = &target.sysroot {
-        return System::open(path, false);
+        return Ok((path.clone(), false));
     }
     let use_demo = target.demo || (!target.system && !PathBuf::from("/run/ostree-booted").exists());
-    if use_demo {
-        let dir = demo::default_dir();
-        if !demo::exists(&dir) {
-            eprintln!("Creating the demo system in {} …", dir.display());
-            demo::init(&dir)?;
-        }
-        System::open(&demo::sysroot_dir(&dir), true)
-    } else {
-        System::open(std::path::Path::new("/"), false)
+    if !use_demo {
+        return Ok((PathBuf::from("/"), false));
     }
+    let dir = demo::default_dir();
+    if !demo::exists(&dir) {
+        eprintln!("Creating the demo system in {} …", dir.display());
+        demo::init(&dir)?;
+    }
+    Ok((demo::sysroot_dir(&dir), true))
+}
+
+fn open(target: &Target) -> Result<System> {
+    let (path, demo) = resolve_target(target)?;
+    System::open(&path, demo)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -226,6 +240,21 @@ fn run(cli: Cli) -> Result<()> {
             runs: (*runs).max(1),
             dir: dir.clone(),
         });
+    }
+    if let Command::Serve {
+        address,
+        idle_timeout,
+    } = &cli.command
+    {
+        let (path, demo) = resolve_target(&cli.target)?;
+        return keel_backend::service::serve(
+            keel_backend::service::Target { path, demo },
+            keel_backend::service::Options {
+                address: address.clone(),
+                idle_timeout: (*idle_timeout > 0)
+                    .then(|| std::time::Duration::from_secs(*idle_timeout)),
+            },
+        );
     }
     let system = open(&cli.target)?;
     let phases = Phases::new(Arc::new(Terminal::new()));
@@ -371,7 +400,9 @@ fn run(cli: Cli) -> Result<()> {
             let d = system.reboot()?;
             println!("Restarted (simulated); booted {}.", describe(&d));
         }
-        Command::Demo { .. } | Command::Bench { .. } => unreachable!("handled above"),
+        Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

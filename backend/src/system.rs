@@ -285,25 +285,6 @@ impl System {
         }))
     }
 
-    /// A deployment by index, id, or one of the words `booted`, `pending`, `rollback`.
-    pub fn resolve<'s>(&self, status: &'s SystemStatus, spec: &str) -> Result<&'s Deployment> {
-        let found = match spec {
-            "booted" => status.deployments.iter().find(|d| d.booted),
-            "pending" => status.deployments.iter().find(|d| d.pending),
-            "rollback" => status.deployments.iter().find(|d| d.rollback),
-            _ => match spec.parse::<usize>() {
-                Ok(i) => status.deployments.get(i),
-                Err(_) => status.deployments.iter().find(|d| d.id == spec),
-            },
-        };
-        found.ok_or_else(|| {
-            Error::NotFound(format!(
-                "There is no deployment “{spec}”. Give an index from 0 to {}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
-                status.deployments.len().saturating_sub(1)
-            ))
-        })
-    }
-
     fn ostree_deployment(&self, d: &Deployment) -> Result<ostree::Deployment> {
         self.deployments()
             .into_iter()
@@ -316,14 +297,14 @@ impl System {
 
     pub fn diff(&self, a: &str, b: &str) -> Result<PackageDiff> {
         let status = self.status()?;
-        let (a, b) = (self.resolve(&status, a)?, self.resolve(&status, b)?);
+        let (a, b) = (status.resolve(a)?, status.resolve(b)?);
         Ok(PackageDiff::between(&a.packages, &b.packages))
     }
 
     /// The local changes to `/etc` of a deployment against its image's defaults in `/usr/etc`.
     pub fn config_diff(&self, spec: &str) -> Result<ConfigDiff> {
         let status = self.status()?;
-        let d = self.resolve(&status, spec)?;
+        let d = status.resolve(spec)?;
         let od = self.ostree_deployment(d)?;
         let root = self
             .path
@@ -629,7 +610,7 @@ impl System {
             .booted()
             .ok_or_else(|| Error::NotFound("This sysroot has no deployments yet.".to_owned()))?;
         let chosen = match target {
-            Some(spec) => self.resolve(before, spec)?,
+            Some(spec) => before.resolve(spec)?,
             // As rpm-ostree does: the rollback deployment, or, when only a pending one exists,
             // the booted one back on top.
             None => list
@@ -684,7 +665,7 @@ impl System {
         let before = self.status()?;
         let operation = if pinned { "pin" } else { "unpin" };
         let result = (|| {
-            let d = self.resolve(&before, spec)?;
+            let d = before.resolve(spec)?;
             if d.staged {
                 return Err(Error::InvalidArgument(
                     "A staged deployment cannot be pinned; restart into it first.".to_owned(),
@@ -721,7 +702,7 @@ impl System {
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = (|| {
-            let d = self.resolve(&before, spec)?;
+            let d = before.resolve(spec)?;
             if d.booted {
                 return Err(Error::InvalidArgument(format!(
                     "{} is the booted deployment; it cannot be removed.",

@@ -3,68 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{Demo, text};
-
-/// Python's http.server over the demo's remote, on a free port of 127.0.0.1.
-struct HttpServer {
-    child: Child,
-    port: u16,
-}
-
-impl HttpServer {
-    fn serve(dir: &std::path::Path) -> Self {
-        let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-        let port = line
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected http.server banner: {line}"));
-        Self { child, port }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn set_remote_url(demo: &Demo, url: &str) {
-    let repo = demo.sysroot().join("ostree/repo");
-    for args in [
-        vec!["remote", "delete", "keeldemo"],
-        vec!["remote", "add", "--no-gpg-verify", "keeldemo", url],
-    ] {
-        let out = Command::new("ostree")
-            .arg(format!("--repo={}", repo.display()))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ostree {args:?}: {}", text(&out));
-    }
-}
+use common::{Demo, HttpServer, text};
 
 #[test]
 fn updates_over_http() {
     let demo = Demo::new();
-    let server = HttpServer::serve(&demo.remote());
-    set_remote_url(&demo, &format!("http://127.0.0.1:{}", server.port));
+    let _server = HttpServer::serve_remote(&demo, 0.0);
     demo.ok(&["check"]);
     assert!(demo.status().cached_update.is_some());
     let out = demo.ok(&["update", "--download-only"]);
@@ -87,7 +33,7 @@ fn updates_over_http() {
 fn unreachable_remote_changes_nothing() {
     let demo = Demo::new();
     // Port 9 (discard) has no listener here: the connection is refused at once.
-    set_remote_url(&demo, "http://127.0.0.1:9");
+    demo.set_remote_url("http://127.0.0.1:9");
     let before = demo.fingerprint();
     for args in [&["check"][..], &["update"], &["install", "htop"]] {
         let message = demo.fails(args, 1);

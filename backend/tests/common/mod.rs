@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use keel_backend::model::SystemStatus;
 
@@ -144,6 +145,22 @@ impl Demo {
         );
     }
 
+    /// Points the sysroot's remote at another URL (a test server).
+    pub fn set_remote_url(&self, url: &str) {
+        let repo = self.sysroot().join("ostree/repo");
+        for args in [
+            vec!["remote", "delete", "keeldemo"],
+            vec!["remote", "add", "--no-gpg-verify", "keeldemo", url],
+        ] {
+            let out = Command::new("ostree")
+                .arg(format!("--repo={}", repo.display()))
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "ostree {args:?}: {}", text(&out));
+        }
+    }
+
     pub fn deployment_dir(&self, checksum_serial: &str, osname: &str) -> PathBuf {
         self.sysroot()
             .join("ostree/deploy")
@@ -189,4 +206,46 @@ pub fn text(out: &Output) -> String {
 
 pub fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
+}
+
+/// An HTTP server on 127.0.0.1 serving a folder, waiting `delay` seconds before each answer.
+pub struct HttpServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl HttpServer {
+    pub fn serve(dir: &Path, delay: f64) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slow_http.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(delay.to_string())
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no port from the server: {line}"));
+        Self { child, port }
+    }
+
+    /// Serves the demo's remote and points the demo's sysroot at it.
+    pub fn serve_remote(demo: &Demo, delay: f64) -> Self {
+        let server = Self::serve(&demo.remote(), delay);
+        demo.set_remote_url(&format!("http://127.0.0.1:{}", server.port));
+        server
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

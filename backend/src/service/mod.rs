@@ -1,0 +1,709 @@
+//! `keel-backend serve`: the D-Bus API the UI talks to (`io.github.keelapp.Keel.Backend1`).
+//!
+//! Reads answer at once from the reader thread; each mutation becomes a transaction object with one
+//! 0–1 progress figure. One mutation runs at a time: an identical request joins it, another gets
+//! `Busy`. A transaction runs to its end whoever disconnects. The API is documented in
+//! data/dbus/README.md and its introspection is committed in data/dbus/.
+
+mod convert;
+mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ostree::gio::{self, prelude::*};
+use zbus::object_server::SignalEmitter;
+use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue};
+use zbus::{Connection, interface};
+
+use crate::error::Error;
+use crate::progress::ProgressUpdate;
+pub use worker::Target;
+use worker::{Answer, Event, MutationJob, Query, Request, Workers};
+
+pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
+pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
+const TRANSACTION_PREFIX: &str = "/io/github/keelapp/Keel/Backend/Transaction";
+/// A finished transaction stays readable this long, for clients that come late to it.
+const KEEP_FINISHED: Duration = Duration::from_secs(60);
+/// Progress signals are sent at most this often (the last one always goes out).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The typed errors of the API; each message says what to do.
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "io.github.keelapp.Keel.Backend1.Error")]
+pub enum BackendError {
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    Busy(String),
+    NotFound(String),
+    InvalidArgument(String),
+    PermissionDenied(String),
+    Cancelled(String),
+    Failed(String),
+}
+
+impl From<Error> for BackendError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Busy(m) => BackendError::Busy(m),
+            Error::NotFound(m) => BackendError::NotFound(m),
+            Error::InvalidArgument(m) => BackendError::InvalidArgument(m),
+            Error::PermissionDenied(m) => BackendError::PermissionDenied(m),
+            Error::Cancelled(m) => BackendError::Cancelled(m),
+            Error::Failed(m) => BackendError::Failed(m),
+        }
+    }
+}
+
+/// What the D-Bus methods return (the interface macro recognises the name `Result`).
+type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+pub struct Options {
+    pub address: Option<String>,
+    /// Exit after this long with no registered client, no call and no transaction; None = never.
+    pub idle_timeout: Option<Duration>,
+}
+
+struct Active {
+    request: Request,
+    path: OwnedObjectPath,
+}
+
+#[derive(Default)]
+struct State {
+    active: Option<Active>,
+    next_id: u64,
+    clients: HashSet<String>,
+    last_call: Option<Instant>,
+}
+
+/// The main object.
+struct Backend {
+    workers: Workers,
+    state: Arc<Mutex<State>>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn invalid(message: String) -> BackendError {
+    BackendError::InvalidArgument(message)
+}
+
+/// Reads boolean options from an `a{sv}`, refusing unknown keys and wrong types.
+fn bool_options(
+    options: &HashMap<String, OwnedValue>,
+    known: &[&str],
+) -> Result<HashMap<String, bool>> {
+    let mut out = HashMap::new();
+    for (key, value) in options {
+        if !known.contains(&key.as_str()) {
+            return Err(invalid(format!(
+                "Unknown option “{key}”; this method takes {}.",
+                known.join(", ")
+            )));
+        }
+        let flag = bool::try_from(value)
+            .map_err(|_| invalid(format!("Option “{key}” must be a boolean (b).")))?;
+        out.insert(key.clone(), flag);
+    }
+    Ok(out)
+}
+
+impl Backend {
+    fn touch(&self) {
+        lock(&self.state).last_call = Some(Instant::now());
+    }
+
+    async fn query(&self, query: Query) -> Result<Answer> {
+        self.touch();
+        Ok(self.workers.ask(query).await?)
+    }
+
+    /// Refuses at once what can never succeed (an unknown deployment, a bad package name), so a
+    /// caller gets the error from its call rather than from a transaction that fails.
+    async fn precheck(&self, request: &Request) -> Result<()> {
+        let deployment = match request {
+            Request::Pin { deployment }
+            | Request::Unpin { deployment }
+            | Request::Remove { deployment } => Some(deployment),
+            Request::Rollback { target } if !target.is_empty() => Some(target),
+            Request::Install { packages } | Request::Uninstall { packages } => {
+                for name in packages {
+                    crate::system::validate_package_name(name)?;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(spec) = deployment
+            && let Answer::Status(status) = self.workers.ask(Query::Status).await?
+        {
+            status.resolve(spec)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction for `request`, or joins the identical one running.
+    async fn start(
+        &self,
+        request: Request,
+        server: &zbus::ObjectServer,
+        conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.touch();
+        self.precheck(&request).await?;
+        let (path, transaction) = {
+            let mut state = lock(&self.state);
+            if let Some(active) = &state.active {
+                if active.request == request {
+                    return Ok(active.path.clone());
+                }
+                return Err(BackendError::Busy(format!(
+                    "{} is running; wait for it to finish, or cancel it, then try again.",
+                    active.request.describe()
+                )));
+            }
+            state.next_id += 1;
+            let path = OwnedObjectPath::try_from(format!("{TRANSACTION_PREFIX}/{}", state.next_id))
+                .expect("a valid object path");
+            state.active = Some(Active {
+                request: request.clone(),
+                path: path.clone(),
+            });
+            let transaction = Transaction {
+                operation: request.operation().to_owned(),
+                state: "running".to_owned(),
+                fraction: 0.0,
+                phase: String::new(),
+                message: String::new(),
+                error_name: String::new(),
+                error_message: String::new(),
+                cancel: gio::Cancellable::new(),
+            };
+            (path, transaction)
+        };
+        let cancel = transaction.cancel.clone();
+        server.at(&path, transaction).await?;
+        self.active_transaction_changed(&SignalEmitter::new(conn, OBJECT_PATH)?)
+            .await?;
+
+        let (events, events_rx) = async_channel::unbounded();
+        let started = self.workers.run(MutationJob {
+            request: request.clone(),
+            cancel,
+            events,
+        });
+        if let Err(err) = started {
+            lock(&self.state).active = None;
+            let _ = server.remove::<Transaction, _>(&path).await;
+            return Err(err.into());
+        }
+        let task_conn = conn.clone();
+        let state = self.state.clone();
+        let task_path = path.clone();
+        conn.executor()
+            .spawn(
+                async move {
+                    if let Err(err) = drive(&task_conn, &task_path, events_rx, &state).await {
+                        tracing::error!("transaction {task_path}: {err}");
+                    }
+                },
+                "keel-transaction",
+            )
+            .detach();
+        Ok(path)
+    }
+}
+
+/// Forwards progress to the transaction object until the writer answers, then finishes it.
+async fn drive(
+    conn: &Connection,
+    path: &OwnedObjectPath,
+    events: async_channel::Receiver<Event>,
+    state: &Arc<Mutex<State>>,
+) -> zbus::Result<()> {
+    let iface = conn
+        .object_server()
+        .interface::<_, Transaction>(path)
+        .await?;
+    let emitter = iface.signal_emitter().clone();
+    let mut last_sent: Option<Instant> = None;
+    let mut held: Option<ProgressUpdate> = None;
+    let outcome = loop {
+        match events.recv().await {
+            Ok(Event::Progress(update)) => {
+                let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL)
+                    || update.fraction >= 1.0;
+                if due {
+                    send_progress(&iface, &emitter, &update).await?;
+                    last_sent = Some(Instant::now());
+                    held = None;
+                } else {
+                    held = Some(update);
+                }
+            }
+            Ok(Event::Done(result)) => break result,
+            Err(_) => break Err(Error::Failed("The backend's writer stopped.".to_owned())),
+        }
+    };
+    if let Some(update) = held {
+        send_progress(&iface, &emitter, &update).await?;
+    }
+    let (success, name, message) = match &outcome {
+        Ok(message) => (true, String::new(), message.clone()),
+        Err(err) => (
+            false,
+            format!("io.github.keelapp.Keel.Backend1.Error.{}", err.kind()),
+            err.message().to_owned(),
+        ),
+    };
+    {
+        let mut t = iface.get_mut().await;
+        t.state = match &outcome {
+            Ok(_) => "succeeded",
+            Err(Error::Cancelled(_)) => "cancelled",
+            Err(_) => "failed",
+        }
+        .to_owned();
+        if success {
+            t.fraction = 1.0;
+        }
+        t.error_name = name.clone();
+        t.error_message = if success {
+            String::new()
+        } else {
+            message.clone()
+        };
+        t.state_changed(&emitter).await?;
+        t.fraction_changed(&emitter).await?;
+    }
+    // The active transaction is cleared before Finished goes out: a client reacting to it may
+    // start the next one at once.
+    lock(state).active = None;
+    let main = SignalEmitter::new(conn, OBJECT_PATH)?;
+    let backend = conn
+        .object_server()
+        .interface::<_, Backend>(OBJECT_PATH)
+        .await?;
+    backend
+        .get()
+        .await
+        .active_transaction_changed(&main)
+        .await?;
+    Transaction::finished(&emitter, success, &name, &message).await?;
+    Backend::status_changed(&main).await?;
+    let keeper = conn.clone();
+    let path = path.clone();
+    conn.executor()
+        .spawn(
+            async move {
+                async_io::Timer::after(KEEP_FINISHED).await;
+                let _ = keeper.object_server().remove::<Transaction, _>(&path).await;
+            },
+            "keel-transaction-cleanup",
+        )
+        .detach();
+    Ok(())
+}
+
+async fn send_progress(
+    iface: &zbus::object_server::InterfaceRef<Transaction>,
+    emitter: &SignalEmitter<'static>,
+    update: &ProgressUpdate,
+) -> zbus::Result<()> {
+    {
+        let mut t = iface.get_mut().await;
+        t.fraction = update.fraction;
+        t.phase = update.phase.clone();
+        t.message = update.message.clone();
+    }
+    Transaction::progress(
+        emitter,
+        update.fraction,
+        &update.phase,
+        &update.message,
+        update.bytes_done,
+        update.bytes_total,
+    )
+    .await
+}
+
+#[interface(name = "io.github.keelapp.Keel.Backend1")]
+impl Backend {
+    /// Everything Keel knows about the system (see data/dbus/README.md for the keys).
+    #[zbus(out_args("status"))]
+    async fn get_status(&self) -> Result<HashMap<String, OwnedValue>> {
+        match self.query(Query::Status).await? {
+            Answer::Status(status) => Ok(convert::status(&status)),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    #[zbus(out_args("diff"))]
+    async fn get_diff(&self, from: String, to: String) -> Result<HashMap<String, OwnedValue>> {
+        match self.query(Query::Diff(from, to)).await? {
+            Answer::Diff(diff) => Ok(convert::diff(&diff)),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    #[zbus(out_args("changes"))]
+    async fn get_config_diff(&self, deployment: String) -> Result<HashMap<String, OwnedValue>> {
+        let deployment = if deployment.is_empty() {
+            "booted".to_owned()
+        } else {
+            deployment
+        };
+        match self.query(Query::ConfigDiff(deployment)).await? {
+            Answer::ConfigDiff(diff) => Ok(convert::config_diff(&diff)),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    #[zbus(out_args("entries"))]
+    async fn get_history(&self) -> Result<Vec<HashMap<String, OwnedValue>>> {
+        match self.query(Query::History).await? {
+            Answer::History(entries) => Ok(entries.iter().map(convert::history_entry).collect()),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    /// Packages the package source offers: (name, evr, arch, summary).
+    #[zbus(out_args("packages"))]
+    async fn list_packages(&self) -> Result<Vec<(String, String, String, String)>> {
+        match self.query(Query::Packages).await? {
+            Answer::Packages(list) => Ok(list
+                .into_iter()
+                .map(|p| (p.name, p.evr, p.arch, p.summary))
+                .collect()),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn check(
+        &self,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Check, server, conn).await
+    }
+
+    /// Options: `download-only` (b).
+    #[zbus(out_args("transaction"))]
+    async fn update(
+        &self,
+        options: HashMap<String, OwnedValue>,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        let options = bool_options(&options, &["download-only"])?;
+        let download_only = options.get("download-only").copied().unwrap_or(false);
+        self.start(Request::Update { download_only }, server, conn)
+            .await
+    }
+
+    /// `deployment`: "" for the rollback deployment, else an index or id to boot next.
+    #[zbus(out_args("transaction"))]
+    async fn rollback(
+        &self,
+        deployment: String,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Rollback { target: deployment }, server, conn)
+            .await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn pin(
+        &self,
+        deployment: String,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Pin { deployment }, server, conn).await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn unpin(
+        &self,
+        deployment: String,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Unpin { deployment }, server, conn)
+            .await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn remove(
+        &self,
+        deployment: String,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Remove { deployment }, server, conn)
+            .await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn install_packages(
+        &self,
+        packages: Vec<String>,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        if packages.is_empty() {
+            return Err(invalid("Name at least one package to install.".to_owned()));
+        }
+        self.start(Request::Install { packages }, server, conn)
+            .await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn uninstall_packages(
+        &self,
+        packages: Vec<String>,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        if packages.is_empty() {
+            return Err(invalid("Name at least one package to remove.".to_owned()));
+        }
+        self.start(Request::Uninstall { packages }, server, conn)
+            .await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn reset_packages(
+        &self,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::ResetPackages, server, conn).await
+    }
+
+    /// Options: `pending`, `rollback`, `repo` (b); none given means all three.
+    #[zbus(out_args("transaction"))]
+    async fn cleanup(
+        &self,
+        options: HashMap<String, OwnedValue>,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        let options = bool_options(&options, &["pending", "rollback", "repo"])?;
+        let all = options.is_empty();
+        let get = |k: &str| all || options.get(k).copied().unwrap_or(false);
+        let request = Request::Cleanup {
+            pending: get("pending"),
+            rollback: get("rollback"),
+            repo: get("repo"),
+        };
+        self.start(request, server, conn).await
+    }
+
+    #[zbus(out_args("transaction"))]
+    async fn reboot(
+        &self,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::Reboot, server, conn).await
+    }
+
+    /// Keeps the service running while the caller is connected (as rpm-ostreed's RegisterClient).
+    async fn register_client(&self, #[zbus(header)] header: zbus::message::Header<'_>) {
+        self.touch();
+        if let Some(sender) = header.sender() {
+            lock(&self.state).clients.insert(sender.to_string());
+        }
+    }
+
+    async fn unregister_client(&self, #[zbus(header)] header: zbus::message::Header<'_>) {
+        self.touch();
+        if let Some(sender) = header.sender() {
+            lock(&self.state).clients.remove(sender.as_str());
+        }
+    }
+
+    /// The running transaction's object, or "/" when none runs.
+    #[zbus(property)]
+    async fn active_transaction(&self) -> OwnedObjectPath {
+        lock(&self.state)
+            .active
+            .as_ref()
+            .map(|a| a.path.clone())
+            .unwrap_or_else(|| ObjectPath::from_static_str_unchecked("/").into())
+    }
+
+    /// The system changed (an operation here, or another program on the same sysroot).
+    #[zbus(signal)]
+    async fn status_changed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
+}
+
+/// One mutation in progress or finished.
+struct Transaction {
+    operation: String,
+    state: String,
+    fraction: f64,
+    phase: String,
+    message: String,
+    error_name: String,
+    error_message: String,
+    cancel: gio::Cancellable,
+}
+
+#[interface(name = "io.github.keelapp.Keel.Backend1.Transaction")]
+impl Transaction {
+    /// Asks the operation to stop; it ends with Finished and the Cancelled error when it could,
+    /// or completes when it was past the point of no return.
+    async fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    #[zbus(property)]
+    async fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// running, succeeded, failed or cancelled.
+    #[zbus(property)]
+    async fn state(&self) -> &str {
+        &self.state
+    }
+
+    #[zbus(property)]
+    async fn fraction(&self) -> f64 {
+        self.fraction
+    }
+
+    #[zbus(property)]
+    async fn phase(&self) -> &str {
+        &self.phase
+    }
+
+    #[zbus(property)]
+    async fn message(&self) -> &str {
+        &self.message
+    }
+
+    #[zbus(property)]
+    async fn error_name(&self) -> &str {
+        &self.error_name
+    }
+
+    #[zbus(property)]
+    async fn error_message(&self) -> &str {
+        &self.error_message
+    }
+
+    #[zbus(signal)]
+    async fn progress(
+        emitter: &SignalEmitter<'_>,
+        fraction: f64,
+        phase: &str,
+        message: &str,
+        bytes_done: u64,
+        bytes_total: u64,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn finished(
+        emitter: &SignalEmitter<'_>,
+        success: bool,
+        error_name: &str,
+        message: &str,
+    ) -> zbus::Result<()>;
+}
+
+/// Runs the service until it has been idle for the timeout.
+pub fn serve(target: Target, options: Options) -> crate::Result<()> {
+    zbus::block_on(serve_async(target, options))
+}
+
+async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
+    let (changed_tx, changed_rx) = async_channel::unbounded();
+    let workers = Workers::start(target, changed_tx)?;
+    let state = Arc::new(Mutex::new(State {
+        last_call: Some(Instant::now()),
+        ..Default::default()
+    }));
+    let backend = Backend {
+        workers,
+        state: state.clone(),
+    };
+    let builder = match &options.address {
+        Some(address) => zbus::connection::Builder::address(address.as_str()),
+        None => zbus::connection::Builder::session(),
+    }
+    .map_err(bus_error)?;
+    let conn = builder
+        .serve_at(OBJECT_PATH, backend)
+        .map_err(bus_error)?
+        .name(BUS_NAME)
+        .map_err(bus_error)?
+        .build()
+        .await
+        .map_err(bus_error)?;
+    tracing::info!(
+        "serving {BUS_NAME} on {}",
+        conn.unique_name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    );
+
+    // Announce changes made by anyone.
+    let announcer = conn.clone();
+    conn.executor()
+        .spawn(
+            async move {
+                while changed_rx.recv().await.is_ok() {
+                    if let Ok(emitter) = SignalEmitter::new(&announcer, OBJECT_PATH) {
+                        let _ = Backend::status_changed(&emitter).await;
+                    }
+                }
+            },
+            "keel-announcer",
+        )
+        .detach();
+
+    let dbus = zbus::fdo::DBusProxy::new(&conn).await.map_err(bus_error)?;
+    loop {
+        async_io::Timer::after(Duration::from_secs(1)).await;
+        let Some(timeout) = options.idle_timeout else {
+            continue;
+        };
+        let (clients, busy, last) = {
+            let s = lock(&state);
+            (
+                s.clients.iter().cloned().collect::<Vec<_>>(),
+                s.active.is_some(),
+                s.last_call,
+            )
+        };
+        let mut alive = Vec::new();
+        for client in clients {
+            let Ok(name) = zbus::names::BusName::try_from(client.as_str()) else {
+                continue;
+            };
+            if dbus.name_has_owner(name).await.unwrap_or(false) {
+                alive.push(client);
+            }
+        }
+        lock(&state).clients.retain(|c| alive.contains(c));
+        let quiet = last.is_none_or(|t| t.elapsed() >= timeout);
+        if !busy && alive.is_empty() && quiet {
+            tracing::info!("idle for {timeout:?}; exiting");
+            return Ok(());
+        }
+    }
+}
+
+fn bus_error(err: zbus::Error) -> Error {
+    Error::Failed(format!("Could not serve on the message bus: {err}"))
+}

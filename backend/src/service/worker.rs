@@ -1,0 +1,274 @@
+//! The threads that own libostree objects (which must stay on one thread): a reader that answers
+//! queries and notices changes made by other programs, and a writer that runs one mutation at a time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ostree::gio;
+
+use crate::error::{Error, Result};
+use crate::model::{AvailablePackage, ConfigDiff, HistoryEntry, SystemStatus};
+use crate::packages::PackageDiff;
+use crate::progress::{Phases, Progress, ProgressUpdate};
+use crate::system::{CleanupSet, System};
+
+/// Which sysroot, and whether it is the demo.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub path: PathBuf,
+    pub demo: bool,
+}
+
+/// A mutation, as a client asked for it; two equal requests are the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Check,
+    Update {
+        download_only: bool,
+    },
+    Rollback {
+        target: String,
+    },
+    Pin {
+        deployment: String,
+    },
+    Unpin {
+        deployment: String,
+    },
+    Remove {
+        deployment: String,
+    },
+    Install {
+        packages: Vec<String>,
+    },
+    Uninstall {
+        packages: Vec<String>,
+    },
+    ResetPackages,
+    Cleanup {
+        pending: bool,
+        rollback: bool,
+        repo: bool,
+    },
+    Reboot,
+}
+
+impl Request {
+    /// The operation's name, as the history and the Transaction's Operation property give it.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Request::Check => "check",
+            Request::Update {
+                download_only: true,
+            } => "download",
+            Request::Update { .. } => "update",
+            Request::Rollback { .. } => "rollback",
+            Request::Pin { .. } => "pin",
+            Request::Unpin { .. } => "unpin",
+            Request::Remove { .. } => "remove",
+            Request::Install { .. } => "install",
+            Request::Uninstall { .. } => "uninstall",
+            Request::ResetPackages => "reset-packages",
+            Request::Cleanup { .. } => "cleanup",
+            Request::Reboot => "reboot",
+        }
+    }
+
+    /// A phrase for a Busy error: "An update is running".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Request::Check => "A check for updates",
+            Request::Update {
+                download_only: true,
+            } => "A download of the update",
+            Request::Update { .. } => "An update",
+            Request::Rollback { .. } => "A rollback",
+            Request::Pin { .. } | Request::Unpin { .. } => "A change of pins",
+            Request::Remove { .. } => "The removal of a deployment",
+            Request::Install { .. } | Request::Uninstall { .. } | Request::ResetPackages => {
+                "A change of layered packages"
+            }
+            Request::Cleanup { .. } => "A cleanup",
+            Request::Reboot => "A restart",
+        }
+    }
+}
+
+pub enum Query {
+    Status,
+    Diff(String, String),
+    ConfigDiff(String),
+    History,
+    Packages,
+}
+
+pub enum Answer {
+    Status(Box<SystemStatus>),
+    Diff(PackageDiff),
+    ConfigDiff(ConfigDiff),
+    History(Vec<HistoryEntry>),
+    Packages(Vec<AvailablePackage>),
+}
+
+struct QueryJob {
+    query: Query,
+    reply: async_channel::Sender<Result<Answer>>,
+}
+
+/// What a running mutation tells the service, in order: progress, then its end.
+pub enum Event {
+    Progress(ProgressUpdate),
+    Done(Result<String>),
+}
+
+pub struct MutationJob {
+    pub request: Request,
+    pub cancel: gio::Cancellable,
+    pub events: async_channel::Sender<Event>,
+}
+
+struct ChannelProgress(async_channel::Sender<Event>);
+
+impl Progress for ChannelProgress {
+    fn report(&self, update: &ProgressUpdate) {
+        let _ = self.0.try_send(Event::Progress(update.clone()));
+    }
+}
+
+/// Handles to both threads.
+#[derive(Clone)]
+pub struct Workers {
+    queries: mpsc::Sender<QueryJob>,
+    mutations: mpsc::Sender<MutationJob>,
+}
+
+impl Workers {
+    /// Starts the threads; `changed` hears of every change to the sysroot by anyone.
+    pub fn start(target: Target, changed: async_channel::Sender<()>) -> Result<Self> {
+        // Open once here so a bad sysroot fails the service's start, not its first call.
+        System::open(&target.path, target.demo)?;
+        let (queries, query_rx) = mpsc::channel::<QueryJob>();
+        let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
+        let reader_target = target.clone();
+        std::thread::Builder::new()
+            .name("keel-reader".to_owned())
+            .spawn(move || reader(reader_target, query_rx, changed))?;
+        std::thread::Builder::new()
+            .name("keel-writer".to_owned())
+            .spawn(move || writer(target, mutation_rx))?;
+        Ok(Self { queries, mutations })
+    }
+
+    pub async fn ask(&self, query: Query) -> Result<Answer> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.queries
+            .send(QueryJob { query, reply })
+            .map_err(|_| Error::Failed("The backend's reader has stopped.".to_owned()))?;
+        answer
+            .recv()
+            .await
+            .map_err(|_| Error::Failed("The backend's reader has stopped.".to_owned()))?
+    }
+
+    pub fn run(&self, job: MutationJob) -> Result<()> {
+        self.mutations
+            .send(job)
+            .map_err(|_| Error::Failed("The backend's writer has stopped.".to_owned()))
+    }
+}
+
+/// How often the reader looks for changes made by other programs (a stat of the sysroot).
+const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
+fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel::Sender<()>) {
+    let system = match System::open(&target.path, target.demo) {
+        Ok(system) => system,
+        Err(err) => {
+            tracing::error!("reader cannot open the sysroot: {err}");
+            return;
+        }
+    };
+    loop {
+        match jobs.recv_timeout(WATCH_INTERVAL) {
+            Ok(job) => {
+                let _ = system.reload();
+                let answer = match job.query {
+                    Query::Status => system.status().map(|s| Answer::Status(Box::new(s))),
+                    Query::Diff(a, b) => system.diff(&a, &b).map(Answer::Diff),
+                    Query::ConfigDiff(d) => system.config_diff(&d).map(Answer::ConfigDiff),
+                    Query::History => system.history().map(Answer::History),
+                    Query::Packages => system.available_packages().map(Answer::Packages),
+                };
+                let _ = job.reply.send_blocking(answer);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(true) = system.reload() {
+                    let _ = changed.send_blocking(());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
+    let system = match System::open(&target.path, target.demo) {
+        Ok(system) => system,
+        Err(err) => {
+            tracing::error!("writer cannot open the sysroot: {err}");
+            return;
+        }
+    };
+    for job in jobs {
+        let _ = system.reload();
+        let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
+        let phases = Phases::new(progress.clone());
+        let cancel = Some(&job.cancel);
+        let result = match &job.request {
+            Request::Check => system.check(&phases, cancel).map(|u| match u {
+                Some(u) => format!("{} is available", u.version.unwrap_or(u.checksum)),
+                None => "The system is up to date".to_owned(),
+            }),
+            Request::Update { download_only } => system
+                .update(*download_only, &phases, cancel)
+                .map(|o| format!("{o:?}")),
+            Request::Rollback { target } => {
+                let target = (!target.is_empty()).then_some(target.as_str());
+                system.rollback(target, &phases).map(|d| d.id)
+            }
+            Request::Pin { deployment } => system.set_pinned(deployment, true).map(|d| d.id),
+            Request::Unpin { deployment } => system.set_pinned(deployment, false).map(|d| d.id),
+            Request::Remove { deployment } => {
+                system.remove(deployment, cancel).map(|b| format!("{b}"))
+            }
+            Request::Install { packages } => system.install(packages, &phases, cancel),
+            Request::Uninstall { packages } => system.uninstall(packages, &phases, cancel),
+            Request::ResetPackages => system.reset_packages(&phases, cancel),
+            Request::Cleanup {
+                pending,
+                rollback,
+                repo,
+            } => system
+                .cleanup(
+                    CleanupSet {
+                        pending: *pending,
+                        rollback: *rollback,
+                        repo: *repo,
+                    },
+                    cancel,
+                )
+                .map(|b| format!("{b}")),
+            Request::Reboot => system.reboot().map(|d| d.id),
+        };
+        if result.is_ok() {
+            progress.report(&ProgressUpdate {
+                fraction: 1.0,
+                phase: "Done".to_owned(),
+                ..Default::default()
+            });
+        }
+        let _ = job.events.send_blocking(Event::Done(result));
+    }
+}

@@ -1,0 +1,563 @@
+//! The D-Bus service on a private dbus-daemon, with the real engine on temporary demo sysroots.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Demo, HttpServer};
+use zbus::blocking::{Connection, Proxy};
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+const NAME: &str = "io.github.keelapp.Keel.Backend";
+const PATH: &str = "/io/github/keelapp/Keel/Backend";
+const IFACE: &str = "io.github.keelapp.Keel.Backend1";
+const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
+
+/// A private message bus and `keel-backend serve` on it.
+struct Service {
+    bus: Child,
+    backend: Option<Child>,
+    address: String,
+    demo: Demo,
+}
+
+impl Service {
+    fn start(demo: Demo) -> Self {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon runs");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let mut service = Self {
+            bus,
+            backend: None,
+            address: address.trim().to_owned(),
+            demo,
+        };
+        service.spawn_backend();
+        service
+    }
+
+    fn spawn_backend(&mut self) {
+        let child = Command::new(common::bin())
+            .arg("--sysroot")
+            .arg(self.demo.sysroot())
+            .args(["serve", "--idle-timeout", "0", "--address", &self.address])
+            .spawn()
+            .unwrap();
+        self.backend = Some(child);
+        let conn = self.connect();
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
+        wait_for("the backend to own its name", || {
+            dbus.name_has_owner(NAME.try_into().unwrap())
+                .unwrap_or(false)
+        });
+    }
+
+    fn kill_backend(&mut self) {
+        if let Some(mut child) = self.backend.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn connect(&self) -> Connection {
+        zbus::blocking::connection::Builder::address(self.address.as_str())
+            .unwrap()
+            .build()
+            .unwrap()
+    }
+
+    fn proxy<'a>(&self, conn: &'a Connection) -> Proxy<'a> {
+        Proxy::new(conn, NAME, PATH, IFACE).unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill_backend();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+type Dict = HashMap<String, OwnedValue>;
+
+fn status(proxy: &Proxy) -> Dict {
+    proxy.call("GetStatus", &()).unwrap()
+}
+
+fn deployments(status: &Dict) -> Vec<Dict> {
+    let value: &Value = &status["deployments"];
+    Vec::<Dict>::try_from(value.try_clone().unwrap()).unwrap()
+}
+
+fn get<'a, T: TryFrom<&'a OwnedValue>>(dict: &'a Dict, key: &str) -> T
+where
+    T::Error: std::fmt::Debug,
+{
+    T::try_from(&dict[key]).unwrap()
+}
+
+fn string(dict: &Dict, key: &str) -> String {
+    <&str>::try_from(&dict[key]).unwrap().to_owned()
+}
+
+fn transaction<'a>(conn: &'a Connection, path: &OwnedObjectPath) -> Proxy<'a> {
+    zbus::blocking::proxy::Builder::new(conn)
+        .destination(NAME)
+        .unwrap()
+        .path(path.to_string())
+        .unwrap()
+        .interface(TX_IFACE)
+        .unwrap()
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .unwrap()
+}
+
+/// Waits for a transaction to end; returns (success, error name, message).
+fn wait_finished(tx: &Proxy) -> (bool, String, String) {
+    wait_for("the transaction to finish", || {
+        tx.get_property::<String>("State").unwrap() != "running"
+    });
+    let state: String = tx.get_property("State").unwrap();
+    (
+        state == "succeeded",
+        tx.get_property("ErrorName").unwrap(),
+        tx.get_property("ErrorMessage").unwrap(),
+    )
+}
+
+fn no_options() -> HashMap<String, Value<'static>> {
+    HashMap::new()
+}
+
+#[test]
+fn status_reads_the_system() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let status = status(&proxy);
+    assert_eq!(string(&status, "os-name"), "Keel Demo OS");
+    let list = deployments(&status);
+    assert_eq!(list.len(), 2);
+    assert!(get::<bool>(&list[0], "booted"));
+    assert_eq!(string(&list[0], "version"), "41.20261112.0");
+    assert!(get::<bool>(&list[1], "rollback"));
+    let packages: Vec<(String, String, String, String)> = proxy.call("ListPackages", &()).unwrap();
+    assert!(packages.iter().any(|p| p.0 == "htop"));
+    let diff: Dict = proxy.call("GetDiff", &("1", "0")).unwrap();
+    assert!(diff.contains_key("upgraded"));
+    let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
+    assert_eq!(active.as_str(), "/");
+}
+
+#[test]
+fn update_reports_rising_progress_and_finishes() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.02);
+    let service = Service::start(demo);
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    // Subscribe to every transaction's signals before starting, so none is missed.
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(TX_IFACE)
+        .unwrap()
+        .build();
+    let signals = zbus::blocking::MessageIterator::for_match_rule(rule, &conn, None).unwrap();
+    let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    let mut fractions = Vec::new();
+    let mut finished = None;
+    for message in signals {
+        let message = message.unwrap();
+        let header = message.header();
+        if header.path().map(|p| p.as_str()) != Some(path.as_str()) {
+            continue;
+        }
+        match header.member().map(|m| m.as_str()) {
+            Some("Progress") => {
+                let (fraction, _phase, _msg, _done, _total): (f64, String, String, u64, u64) =
+                    message.body().deserialize().unwrap();
+                fractions.push(fraction);
+            }
+            Some("Finished") => {
+                finished = Some(
+                    message
+                        .body()
+                        .deserialize::<(bool, String, String)>()
+                        .unwrap(),
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (success, name, message) = finished.unwrap();
+    assert!(success, "{name}: {message}");
+    assert!(fractions.len() >= 3, "progress was reported: {fractions:?}");
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "never goes down: {fractions:?}"
+    );
+    assert_eq!(*fractions.last().unwrap(), 1.0);
+    let list = deployments(&status(&proxy));
+    assert_eq!(string(&list[0], "version"), "41.20261125.0");
+    service.demo.assert_agrees_with_ostree();
+}
+
+#[test]
+fn one_transaction_at_a_time() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.1);
+    let service = Service::start(demo);
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let first: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    let joined: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    assert_eq!(first, joined, "an identical request joins the running one");
+    let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
+    assert_eq!(active, first);
+    let err = proxy
+        .call::<_, _, OwnedObjectPath>("Pin", &("1",))
+        .unwrap_err();
+    let zbus::Error::MethodError(name, Some(message), _) = err else {
+        panic!("expected a D-Bus error, got {err:?}")
+    };
+    assert_eq!(name.as_str(), "io.github.keelapp.Keel.Backend1.Error.Busy");
+    assert!(message.contains("An update is running"), "{message}");
+    let (success, ..) = wait_finished(&transaction(&conn, &first));
+    assert!(success);
+    let _: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+}
+
+#[test]
+fn cancel_during_the_download_changes_nothing() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.2);
+    let service = Service::start(demo);
+    let before = service.demo.fingerprint();
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    let tx = transaction(&conn, &path);
+    wait_for("the download to start", || {
+        tx.get_property::<String>("Phase").unwrap() == "Downloading"
+    });
+    tx.call_method("Cancel", &()).unwrap();
+    let (success, name, _) = wait_finished(&tx);
+    assert!(!success);
+    assert_eq!(name, "io.github.keelapp.Keel.Backend1.Error.Cancelled");
+    assert_eq!(tx.get_property::<String>("State").unwrap(), "cancelled");
+    assert_eq!(service.demo.fingerprint(), before);
+}
+
+#[test]
+fn transactions_outlive_their_caller_and_others_can_attach() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.1);
+    let service = Service::start(demo);
+    let path = {
+        let conn = service.connect();
+        let proxy = service.proxy(&conn);
+        let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+        path
+        // The caller's connection closes here, mid-update.
+    };
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
+    assert_eq!(active, path, "a new client finds the running transaction");
+    let tx = transaction(&conn, &active);
+    let mut progress = tx.receive_signal("Progress").unwrap();
+    let first = progress.next().expect("the attached client hears progress");
+    let (fraction, ..): (f64, String, String, u64, u64) = first.body().deserialize().unwrap();
+    assert!((0.0..=1.0).contains(&fraction));
+    let (success, name, message) = wait_finished(&tx);
+    assert!(success, "{name}: {message}");
+    assert_eq!(
+        string(&deployments(&status(&proxy))[0], "version"),
+        "41.20261125.0"
+    );
+}
+
+#[test]
+fn a_killed_service_leaves_a_valid_sysroot() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.05);
+    let mut service = Service::start(demo);
+    {
+        let conn = service.connect();
+        let proxy = service.proxy(&conn);
+        let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+        let tx = transaction(&conn, &path);
+        wait_for("some progress", || {
+            tx.get_property::<f64>("Fraction").unwrap() > 0.1
+        });
+    }
+    service.kill_backend();
+    service.demo.assert_agrees_with_ostree();
+    service.spawn_backend();
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    assert!(
+        deployments(&status(&proxy))
+            .iter()
+            .any(|d| get::<bool>(d, "booted"))
+    );
+    let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    let (success, name, message) = wait_finished(&transaction(&conn, &path));
+    assert!(success, "{name}: {message}");
+    service.demo.assert_agrees_with_ostree();
+}
+
+#[test]
+fn changes_by_other_programs_are_announced() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let mut changes = proxy.receive_signal("StatusChanged").unwrap();
+    let out = Command::new("ostree")
+        .args(["admin", "pin", "1", "--sysroot"])
+        .arg(service.demo.sysroot())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    changes.next().expect("a StatusChanged signal");
+    assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
+}
+
+/// A small generator, so a failing run can be replayed from its printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+
+    /// Strings that can name no deployment and no package.
+    fn junk(&mut self) -> String {
+        let pieces = [
+            "",
+            "-1",
+            "99",
+            "4294967296",
+            "booted2",
+            "../../etc",
+            "htop;rm -rf /",
+            "🙂",
+            "keeldemo-0.0",
+            "\u{7f}",
+            " ",
+            "pending ",
+            "a/b",
+            "--help",
+        ];
+        let mut s = self.pick(&pieces).to_string();
+        if self.next().is_multiple_of(3) {
+            s.push_str(&"x".repeat((self.next() % 5000) as usize));
+        }
+        s
+    }
+}
+
+#[test]
+fn random_and_malformed_calls_change_nothing() {
+    let service = Service::start(Demo::new());
+    let before = service.demo.fingerprint();
+    let conn = service.connect();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("fuzz seed {seed}");
+    let mut rng = Rng(seed);
+    let methods = [
+        "GetStatus",
+        "GetDiff",
+        "GetConfigDiff",
+        "GetHistory",
+        "ListPackages",
+        "Check",
+        "Update",
+        "Rollback",
+        "Pin",
+        "Unpin",
+        "Remove",
+        "InstallPackages",
+        "UninstallPackages",
+        "ResetPackages",
+        "Cleanup",
+        "Reboot",
+        "RegisterClient",
+        "NoSuchMethod",
+    ];
+    let calls = 1000;
+    for _ in 0..calls {
+        let method = *rng.pick(&methods);
+        let junk = rng.junk();
+        let options: HashMap<String, Value> = [(
+            rng.junk(),
+            match rng.next() % 3 {
+                0 => Value::from(true),
+                1 => Value::from(rng.junk()),
+                _ => Value::from(7u32),
+            },
+        )]
+        .into_iter()
+        .collect();
+        let names = vec![rng.junk(), rng.junk()];
+        let result = match (method, rng.next() % 4) {
+            // Methods that take nothing, called with something: refused by the bus layer.
+            ("Check" | "ResetPackages" | "Reboot" | "GetStatus", _) => {
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),))
+            }
+            ("Update" | "Cleanup", _) => {
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(options,))
+            }
+            ("InstallPackages" | "UninstallPackages", 0) => {
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),))
+            }
+            ("InstallPackages" | "UninstallPackages", _) => {
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(names,))
+            }
+            // An empty deployment means "the rollback one": a real request, so never send it.
+            ("Rollback", _) => {
+                let target = if junk.is_empty() {
+                    "nowhere".to_owned()
+                } else {
+                    junk.clone()
+                };
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(target.as_str(),))
+            }
+            ("GetDiff", _) => {
+                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(), "0"))
+            }
+            (_, 0) => conn.call_method(
+                Some(NAME),
+                PATH,
+                Some(IFACE),
+                method,
+                &(42u32, junk.as_str()),
+            ),
+            _ => conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),)),
+        };
+        if let Err(zbus::Error::MethodError(name, _, _)) = &result {
+            assert!(
+                !name.as_str().ends_with(".Failed"),
+                "{method}({junk:?}) failed instead of being refused: {result:?}"
+            );
+        }
+    }
+    let proxy = service.proxy(&conn);
+    status(&proxy);
+    let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
+    assert_eq!(active.as_str(), "/", "no junk started a transaction");
+    assert_eq!(service.demo.fingerprint(), before, "seed {seed}");
+}
+
+#[test]
+fn committed_introspection_matches_the_service() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let live = |path: &str| -> String {
+        let proxy = zbus::blocking::fdo::IntrospectableProxy::builder(&conn)
+            .destination(NAME)
+            .unwrap()
+            .path(path)
+            .unwrap()
+            .build()
+            .unwrap();
+        proxy.introspect().unwrap()
+    };
+    let committed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/dbus/io.github.keelapp.Keel.Backend1.xml"),
+    )
+    .unwrap();
+    let proxy = service.proxy(&conn);
+    let path: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+    wait_finished(&transaction(&conn, &path));
+    for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
+        let block = interface_block(&xml, iface);
+        assert_eq!(
+            squash(&interface_block(&committed, iface)),
+            squash(&block),
+            "data/dbus/io.github.keelapp.Keel.Backend1.xml is out of date for {iface}; the service says:\n{block}"
+        );
+    }
+}
+
+fn interface_block(xml: &str, iface: &str) -> String {
+    let start = xml
+        .find(&format!("<interface name=\"{iface}\">"))
+        .unwrap_or_else(|| panic!("{iface} not in:\n{xml}"));
+    let end = start + xml[start..].find("</interface>").unwrap() + "</interface>".len();
+    xml[start..end].to_owned()
+}
+
+/// Compares XML without caring about indentation or comments.
+fn squash(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        rest = &rest[start + rest[start..].find("-->").unwrap() + 3..];
+    }
+    out.push_str(rest);
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("> <", "><")
+}
+
+#[test]
+fn unregistered_idle_service_exits() {
+    let demo = Demo::new();
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    let mut backend = Command::new(common::bin())
+        .arg("--sysroot")
+        .arg(demo.sysroot())
+        .args(["serve", "--idle-timeout", "2", "--address", address.trim()])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = backend.wait().unwrap();
+    assert!(status.success());
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    let _ = bus.kill();
+    let _ = bus.wait();
+}
