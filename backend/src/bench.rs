@@ -22,6 +22,8 @@ pub struct Options {
     pub sizes: Vec<usize>,
     pub runs: usize,
     pub dir: Option<PathBuf>,
+    /// Also time GetStatus over D-Bus (needs dbus-daemon).
+    pub dbus: bool,
 }
 
 struct Row {
@@ -49,6 +51,98 @@ pub fn run(options: &Options) -> Result<()> {
         }
     }
     print_table(&rows);
+    if options.dbus {
+        println!();
+        dbus_status(scratch.path())?;
+    }
+    Ok(())
+}
+
+/// GetStatus round trips through a private dbus-daemon to `keel-backend serve` on the demo,
+/// against `ostree admin status` run as a process on the same sysroot.
+fn dbus_status(scratch: &Path) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let demo = scratch.join("demo");
+    crate::demo::init(&demo)?;
+    let sysroot = crate::demo::sysroot_dir(&demo);
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
+    let address = address.trim().to_owned();
+    let mut service = Command::new(std::env::current_exe()?)
+        .arg("--sysroot")
+        .arg(&sysroot)
+        .args(["serve", "--idle-timeout", "0", "--address", &address])
+        .spawn()?;
+    let result = (|| -> Result<(Vec<Duration>, Vec<Duration>)> {
+        let fail = |e: zbus::Error| Error::Failed(format!("D-Bus: {e}"));
+        let conn = zbus::blocking::connection::Builder::address(address.as_str())
+            .map_err(fail)?
+            .build()
+            .map_err(fail)?;
+        let proxy = zbus::blocking::Proxy::new(
+            &conn,
+            crate::service::BUS_NAME,
+            crate::service::OBJECT_PATH,
+            "io.github.keelapp.Keel.Backend1",
+        )
+        .map_err(fail)?;
+        let call = || -> Result<()> {
+            let _: std::collections::HashMap<String, zbus::zvariant::OwnedValue> =
+                proxy.call("GetStatus", &()).map_err(fail)?;
+            Ok(())
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while call().is_err() {
+            if Instant::now() > deadline {
+                return Err(Error::Failed("the service did not come up".to_owned()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut calls = Vec::new();
+        for _ in 0..1000 {
+            let started = Instant::now();
+            call()?;
+            calls.push(started.elapsed());
+        }
+        let mut cli = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            run_ok(Command::new("ostree").args([
+                "admin",
+                "status",
+                &format!("--sysroot={}", sysroot.display()),
+            ]))?;
+            cli.push(started.elapsed());
+        }
+        Ok((calls, cli))
+    })();
+    let _ = service.kill();
+    let _ = service.wait();
+    let _ = bus.kill();
+    let _ = bus.wait();
+    crate::demo::remove_tree(&demo)?;
+    let (mut calls, mut cli) = result?;
+    calls.sort();
+    let p = |q: f64| calls[((calls.len() - 1) as f64 * q) as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let cli = median(&mut cli);
+    println!(
+        "| GetStatus over D-Bus (demo, 2 deployments) | p50 ms | p99 ms | ostree admin status ms | p50 ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| 1000 calls | {:.3} | {:.3} | {:.2} | {:.3}× |",
+        ms(p(0.5)),
+        ms(p(0.99)),
+        ms(cli),
+        ms(p(0.5)) / ms(cli)
+    );
     Ok(())
 }
 

@@ -134,6 +134,9 @@ enum Command {
         /// Where to build the scratch sysroots (default: the temporary folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also time GetStatus round trips over D-Bus.
+        #[arg(long)]
+        dbus: bool,
     },
     /// Create or extend the demo system.
     Demo {
@@ -234,11 +237,18 @@ fn run(cli: Cli) -> Result<()> {
             }
         };
     }
-    if let Command::Bench { sizes, runs, dir } = &cli.command {
+    if let Command::Bench {
+        sizes,
+        runs,
+        dir,
+        dbus,
+    } = &cli.command
+    {
         return keel_backend::bench::run(&keel_backend::bench::Options {
             sizes: sizes.clone(),
             runs: (*runs).max(1),
             dir: dir.clone(),
+            dbus: *dbus,
         });
     }
     if let Command::Serve {

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Demo, HttpServer};
+use common::{Demo, HttpServer, Rng};
 use zbus::blocking::{Connection, Proxy};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
@@ -24,22 +24,28 @@ struct Service {
     demo: Demo,
 }
 
+/// A private session bus; returns the daemon and its address.
+fn start_bus() -> (Child, String) {
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-daemon runs");
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    (bus, address.trim().to_owned())
+}
+
 impl Service {
     fn start(demo: Demo) -> Self {
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon runs");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
+        let (bus, address) = start_bus();
         let mut service = Self {
             bus,
             backend: None,
-            address: address.trim().to_owned(),
+            address,
             demo,
         };
         service.spawn_backend();
@@ -344,19 +350,14 @@ fn changes_by_other_programs_are_announced() {
     assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
 }
 
-/// A small generator, so a failing run can be replayed from its printed seed.
-struct Rng(u64);
+trait Junk {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T;
+    fn junk(&mut self) -> String;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
+impl Junk for Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
+        &items[self.below(items.len() as u64) as usize]
     }
 
     /// Strings that can name no deployment and no package.
@@ -551,7 +552,7 @@ fn unregistered_idle_service_exits() {
     let mut backend = Command::new(common::bin())
         .arg("--sysroot")
         .arg(demo.sysroot())
-        .args(["serve", "--idle-timeout", "2", "--address", address.trim()])
+        .args(["serve", "--idle-timeout", "2", "--address", &address])
         .spawn()
         .unwrap();
     let started = Instant::now();

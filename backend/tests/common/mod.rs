@@ -249,3 +249,20 @@ impl Drop for HttpServer {
         let _ = self.child.wait();
     }
 }
+
+/// A small seedable generator (xorshift): randomised tests print their seed so a failure can be
+/// replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
