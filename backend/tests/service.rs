@@ -18,35 +18,53 @@ const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
 
 /// A private message bus and `keel-backend serve` on it.
 struct Service {
-    bus: Child,
     backend: Option<Child>,
     address: String,
     demo: Demo,
+    // Declared last: dropped after the backend is killed.
+    _bus: Bus,
 }
 
-/// A private session bus; returns the daemon and its address.
-fn start_bus() -> (Child, String) {
-    let mut bus = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-daemon runs");
-    let mut address = String::new();
-    BufReader::new(bus.stdout.take().unwrap())
-        .read_line(&mut address)
-        .unwrap();
-    (bus, address.trim().to_owned())
+/// A private session bus, stopped when dropped (also when a test fails).
+struct Bus {
+    daemon: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start() -> Self {
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon runs");
+        let mut address = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        Self {
+            daemon,
+            address: address.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
 }
 
 impl Service {
     fn start(demo: Demo) -> Self {
-        let (bus, address) = start_bus();
+        let bus = Bus::start();
         let mut service = Self {
-            bus,
             backend: None,
-            address,
+            address: bus.address.clone(),
             demo,
+            _bus: bus,
         };
         service.spawn_backend();
         service
@@ -90,8 +108,6 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         self.kill_backend();
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
     }
 }
 
@@ -540,25 +556,15 @@ fn squash(xml: &str) -> String {
 #[test]
 fn unregistered_idle_service_exits() {
     let demo = Demo::new();
-    let mut bus = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut address = String::new();
-    BufReader::new(bus.stdout.take().unwrap())
-        .read_line(&mut address)
-        .unwrap();
+    let bus = Bus::start();
     let mut backend = Command::new(common::bin())
         .arg("--sysroot")
         .arg(demo.sysroot())
-        .args(["serve", "--idle-timeout", "2", "--address", &address])
+        .args(["serve", "--idle-timeout", "2", "--address", &bus.address])
         .spawn()
         .unwrap();
     let started = Instant::now();
     let status = backend.wait().unwrap();
     assert!(status.success());
     assert!(started.elapsed() >= Duration::from_secs(2));
-    let _ = bus.kill();
-    let _ = bus.wait();
 }
