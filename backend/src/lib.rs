@@ -6,13 +6,13 @@ pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod history;
-pub mod model;
-pub mod packages;
+pub mod pkglist;
 pub mod progress;
 pub mod service;
 pub mod system;
 
 pub use error::{Error, Result};
+pub use keel_api::{dbus, model, packages};
 pub use ostree;
 
 #[cfg(test)]

@@ -13,9 +13,8 @@ use ostree::{gio, glib, prelude::*};
 use crate::error::{Context, Error, Result};
 use crate::history;
 use crate::model::{AvailablePackage, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
-use crate::packages::{
-    PKGLIST_KEY, Package, PackageDiff, pkglist_from_variant, pkglist_to_variant,
-};
+use crate::packages::{Package, PackageDiff};
+use crate::pkglist::{PKGLIST_KEY, pkglist_from_variant, pkglist_to_variant};
 use crate::progress::Phases;
 
 /// Keel's own state inside a sysroot: the emulated boot record and the history journal.
@@ -297,14 +296,14 @@ impl System {
 
     pub fn diff(&self, a: &str, b: &str) -> Result<PackageDiff> {
         let status = self.status()?;
-        let (a, b) = (status.resolve(a)?, status.resolve(b)?);
+        let (a, b) = (resolve(&status, a)?, resolve(&status, b)?);
         Ok(PackageDiff::between(&a.packages, &b.packages))
     }
 
     /// The local changes to `/etc` of a deployment against its image's defaults in `/usr/etc`.
     pub fn config_diff(&self, spec: &str) -> Result<ConfigDiff> {
         let status = self.status()?;
-        let d = status.resolve(spec)?;
+        let d = resolve(&status, spec)?;
         let od = self.ostree_deployment(d)?;
         let root = self
             .path
@@ -610,7 +609,7 @@ impl System {
             .booted()
             .ok_or_else(|| Error::NotFound("This sysroot has no deployments yet.".to_owned()))?;
         let chosen = match target {
-            Some(spec) => before.resolve(spec)?,
+            Some(spec) => resolve(before, spec)?,
             // As rpm-ostree does: the rollback deployment, or, when only a pending one exists,
             // the booted one back on top.
             None => list
@@ -665,7 +664,7 @@ impl System {
         let before = self.status()?;
         let operation = if pinned { "pin" } else { "unpin" };
         let result = (|| {
-            let d = before.resolve(spec)?;
+            let d = resolve(&before, spec)?;
             if d.staged {
                 return Err(Error::InvalidArgument(
                     "A staged deployment cannot be pinned; restart into it first.".to_owned(),
@@ -702,7 +701,7 @@ impl System {
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = (|| {
-            let d = before.resolve(spec)?;
+            let d = resolve(&before, spec)?;
             if d.booted {
                 return Err(Error::InvalidArgument(format!(
                     "{} is the booted deployment; it cannot be removed.",
@@ -1186,6 +1185,16 @@ fn split_refspec(refspec: &str) -> Result<(String, String)> {
             "The origin refspec “{refspec}” names no remote, so there is nowhere to update from."
         ))),
     }
+}
+
+/// A deployment by index, id, or one of the words `booted`, `pending`, `rollback`.
+pub fn resolve<'s>(status: &'s SystemStatus, spec: &str) -> Result<&'s Deployment> {
+    status.find(spec).ok_or_else(|| {
+        Error::NotFound(format!(
+            "There is no deployment “{spec}”. Give an index from 0 to {}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
+            status.deployments.len().saturating_sub(1)
+        ))
+    })
 }
 
 /// Package names as rpm allows them; anything else (paths, shell characters) is refused early.

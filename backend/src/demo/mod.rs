@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ostree::{gio, glib, prelude::*};
 
 use crate::error::{Context, Error, Result};
-use crate::packages::{PKGLIST_KEY, pkglist_to_variant};
+use crate::pkglist::{PKGLIST_KEY, pkglist_to_variant};
 use crate::system::{PACKAGE_INDEX_KEY, PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX};
 use content::{FileContents, TreeFile};
 

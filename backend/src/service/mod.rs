@@ -5,7 +5,6 @@
 //! `Busy`. A transaction runs to its end whoever disconnects. The API is documented in
 //! data/dbus/README.md and its introspection is committed in data/dbus/.
 
-mod convert;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -22,8 +21,8 @@ use crate::progress::ProgressUpdate;
 pub use worker::Target;
 use worker::{Answer, Event, MutationJob, Query, Request, Workers};
 
-pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
-pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
+use crate::dbus as convert;
+pub use crate::dbus::{BUS_NAME, OBJECT_PATH};
 const TRANSACTION_PREFIX: &str = "/io/github/keelapp/Keel/Backend/Transaction";
 /// A finished transaction stays readable this long, for clients that come late to it.
 const KEEP_FINISHED: Duration = Duration::from_secs(60);
@@ -142,7 +141,7 @@ impl Backend {
         if let Some(spec) = deployment
             && let Answer::Status(status) = self.workers.ask(Query::Status).await?
         {
-            status.resolve(spec)?;
+            crate::system::resolve(&status, spec)?;
         }
         Ok(())
     }

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 use crate::packages::{Package, PackageDiff};
 
 /// The whole picture: deployments in boot order, the update waiting, what is layered.
@@ -29,8 +28,8 @@ impl SystemStatus {
     }
 
     /// A deployment by index, id, or one of the words `booted`, `pending`, `rollback`.
-    pub fn resolve(&self, spec: &str) -> Result<&Deployment> {
-        let found = match spec {
+    pub fn find(&self, spec: &str) -> Option<&Deployment> {
+        match spec {
             "booted" => self.deployments.iter().find(|d| d.booted),
             "pending" => self.deployments.iter().find(|d| d.pending),
             "rollback" => self.deployments.iter().find(|d| d.rollback),
@@ -38,13 +37,7 @@ impl SystemStatus {
                 Ok(i) => self.deployments.get(i),
                 Err(_) => self.deployments.iter().find(|d| d.id == spec),
             },
-        };
-        found.ok_or_else(|| {
-            Error::NotFound(format!(
-                "There is no deployment “{spec}”. Give an index from 0 to {}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
-                self.deployments.len().saturating_sub(1)
-            ))
-        })
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The model as D-Bus values: extensible records are `a{sv}` with kebab-case keys, packages are
-//! `(sssss)` like Fedora's `rpmostree.rpmdb.pkglist`. Documented in data/dbus/README.md.
+//! The D-Bus API's names, and the model as D-Bus values: extensible records are `a{sv}` with
+//! kebab-case keys, packages are `(sssss)` like Fedora's `rpmostree.rpmdb.pkglist`. Documented in
+//! data/dbus/README.md.
 
 use std::collections::HashMap;
 
@@ -7,6 +8,12 @@ use zbus::zvariant::{OwnedValue, Value};
 
 use crate::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
 use crate::packages::{Package, PackageChange, PackageDiff};
+
+pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
+pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
+pub const INTERFACE: &str = "io.github.keelapp.Keel.Backend1";
+pub const TRANSACTION_INTERFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
+pub const ERROR_PREFIX: &str = "io.github.keelapp.Keel.Backend1.Error";
 
 pub type Dict = HashMap<String, OwnedValue>;
 

@@ -1,0 +1,7 @@
+//! What Keel's two processes share: the model of a system and the D-Bus API's names and records.
+//!
+//! Deliberately light (serde and zbus only), so the UI can use it without linking libostree.
+
+pub mod dbus;
+pub mod model;
+pub mod packages;
