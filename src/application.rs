@@ -5,14 +5,19 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
+use crate::client::Target;
 use crate::config;
 use crate::window::KeelWindow;
 
 mod imp {
+    use std::cell::RefCell;
+
     use super::*;
 
     #[derive(Default)]
-    pub struct KeelApplication;
+    pub struct KeelApplication {
+        pub target: RefCell<Option<Target>>,
+    }
 
     #[glib::object_subclass]
     impl ObjectSubclass for KeelApplication {
@@ -21,14 +26,52 @@ mod imp {
         type ParentType = adw::Application;
     }
 
-    impl ObjectImpl for KeelApplication {}
+    impl ObjectImpl for KeelApplication {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let app = self.obj();
+            app.add_main_option(
+                "demo",
+                glib::Char::from(b'd'),
+                glib::OptionFlags::NONE,
+                glib::OptionArg::None,
+                &gettext("Show Keel’s demo system"),
+                None,
+            );
+            app.add_main_option(
+                "sysroot",
+                glib::Char::from(b's'),
+                glib::OptionFlags::NONE,
+                glib::OptionArg::Filename,
+                &gettext("Show the OSTree sysroot at PATH"),
+                Some("PATH"),
+            );
+        }
+    }
 
     impl ApplicationImpl for KeelApplication {
+        fn handle_local_options(
+            &self,
+            options: &glib::VariantDict,
+        ) -> std::ops::ControlFlow<glib::ExitCode> {
+            let target = if let Some(path) = options.lookup::<std::path::PathBuf>("sysroot").ok().flatten() {
+                Some(Target::Sysroot(path))
+            } else if options.contains("demo") {
+                Some(Target::Demo)
+            } else {
+                None
+            };
+            self.target.replace(target);
+            // Go on with the default handling (activate).
+            std::ops::ControlFlow::Continue(())
+        }
+
         fn activate(&self) {
             let app = self.obj();
+            let target = self.target.borrow().clone().unwrap_or_else(Target::default_for_host);
             let window = app
                 .active_window()
-                .unwrap_or_else(|| KeelWindow::new(&app).upcast());
+                .unwrap_or_else(|| KeelWindow::new(&app, target).upcast());
             window.present();
         }
 

@@ -4,7 +4,10 @@
 //! through the `keel-backend` service (see DESIGN.md).
 
 mod application;
+mod client;
 mod config;
+mod deployment;
+mod error;
 mod window;
 
 use gtk::{gio, glib, prelude::*};

@@ -1,17 +1,63 @@
-//! The main window: header bar with the primary menu, and the pages.
+//! The main window: the System, Packages and History pages, fed by the backend service.
+//!
+//! State arrives from the backend (`GetStatus`, `StatusChanged`) into list models bound to the
+//! lists; actions start transactions whose progress drives one progress bar.
 
+use std::cell::{OnceCell, RefCell};
+
+use adw::prelude::*;
 use adw::subclass::prelude::*;
-use gtk::{gio, glib, prelude::*};
+use gettextrs::{gettext, ngettext};
+use gtk::{gio, glib};
+use keel_api::model::{Deployment, HistoryEntry, SystemStatus};
+use keel_api::packages::PackageDiff;
 
 use crate::application::KeelApplication;
+use crate::client::{Client, Operation, Progress, Target};
 use crate::config;
+use crate::deployment::KeelDeployment;
+use crate::error::UiError;
 
 mod imp {
     use super::*;
 
     #[derive(Default, gtk::CompositeTemplate)]
     #[template(resource = "/io/github/keelapp/Keel/window.ui")]
-    pub struct KeelWindow {}
+    pub struct KeelWindow {
+        #[template_child]
+        pub toasts: TemplateChild<adw::ToastOverlay>,
+        #[template_child]
+        pub demo_banner: TemplateChild<adw::Banner>,
+        #[template_child]
+        pub restart_banner: TemplateChild<adw::Banner>,
+        #[template_child]
+        pub update_row: TemplateChild<adw::ActionRow>,
+        #[template_child]
+        pub update_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub changes_row: TemplateChild<adw::ExpanderRow>,
+        #[template_child]
+        pub progress_row: TemplateChild<adw::PreferencesRow>,
+        #[template_child]
+        pub progress_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub progress_bar: TemplateChild<gtk::ProgressBar>,
+        #[template_child]
+        pub deployments_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub packages_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub history_list: TemplateChild<gtk::ListBox>,
+        pub target: OnceCell<Target>,
+        pub client: RefCell<Option<Client>>,
+        pub status: RefCell<Option<SystemStatus>>,
+        pub deployments: OnceCell<gio::ListStore>,
+        pub packages: OnceCell<gtk::StringList>,
+        pub history: OnceCell<gio::ListStore>,
+        pub running: RefCell<Option<zbus::zvariant::OwnedObjectPath>>,
+        pub change_rows: RefCell<Vec<adw::ActionRow>>,
+        pub inhibit_cookie: RefCell<Option<u32>>,
+    }
 
     #[glib::object_subclass]
     impl ObjectSubclass for KeelWindow {
@@ -21,6 +67,55 @@ mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             klass.bind_template();
+            klass.install_action_async("win.refresh", None, |win, _, _| async move {
+                win.refresh().await;
+            });
+            klass.install_action_async("win.check", None, |win, _, _| async move {
+                win.run(Operation::Check).await;
+            });
+            klass.install_action_async("win.update", None, |win, _, _| async move {
+                win.run(Operation::Update).await;
+            });
+            klass.install_action_async("win.cancel", None, |win, _, _| async move {
+                win.cancel().await;
+            });
+            klass.install_action_async("win.rollback", None, |win, _, _| async move {
+                win.confirm_rollback(None).await;
+            });
+            klass.install_action_async("win.restart", None, |win, _, _| async move {
+                win.run(Operation::Reboot).await;
+            });
+            klass.install_action_async("win.cleanup", None, |win, _, _| async move {
+                win.confirm_cleanup().await;
+            });
+            klass.install_action_async("win.reset-packages", None, |win, _, _| async move {
+                win.run(Operation::ResetPackages).await;
+            });
+            klass.install_action_async("win.add-package", None, |win, _, _| async move {
+                win.add_package().await;
+            });
+            let string = Some(glib::VariantTy::STRING);
+            klass.install_action_async("win.pin", string, |win, _, id| async move {
+                win.run(Operation::Pin(id_of(id))).await;
+            });
+            klass.install_action_async("win.unpin", string, |win, _, id| async move {
+                win.run(Operation::Unpin(id_of(id))).await;
+            });
+            klass.install_action_async("win.boot-next", string, |win, _, id| async move {
+                win.confirm_rollback(Some(id_of(id))).await;
+            });
+            klass.install_action_async("win.remove", string, |win, _, id| async move {
+                win.run(Operation::Remove(id_of(id))).await;
+            });
+            klass.install_action_async("win.compare", string, |win, _, id| async move {
+                win.compare(id_of(id)).await;
+            });
+            klass.install_action_async("win.config-diff", string, |win, _, id| async move {
+                win.show_config_diff(id_of(id)).await;
+            });
+            klass.install_action_async("win.uninstall", string, |win, _, name| async move {
+                win.run(Operation::Uninstall(vec![id_of(name)])).await;
+            });
         }
 
         fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
@@ -31,9 +126,11 @@ mod imp {
     impl ObjectImpl for KeelWindow {
         fn constructed(&self) {
             self.parent_constructed();
+            let obj = self.obj();
             if config::DEVEL {
-                self.obj().add_css_class("devel");
+                obj.add_css_class("devel");
             }
+            obj.setup_lists();
         }
     }
 
@@ -43,6 +140,10 @@ mod imp {
     impl AdwApplicationWindowImpl for KeelWindow {}
 }
 
+fn id_of(parameter: Option<glib::Variant>) -> String {
+    parameter.and_then(|v| v.get::<String>()).unwrap_or_default()
+}
+
 glib::wrapper! {
     pub struct KeelWindow(ObjectSubclass<imp::KeelWindow>)
         @extends adw::ApplicationWindow, gtk::ApplicationWindow, gtk::Window, gtk::Widget,
@@ -50,8 +151,786 @@ glib::wrapper! {
                     gtk::ConstraintTarget, gtk::Native, gtk::Root, gtk::ShortcutManager;
 }
 
+/// Actions that change the system: off while a transaction runs.
+const MUTATIONS: &[&str] = &[
+    "win.check",
+    "win.update",
+    "win.rollback",
+    "win.restart",
+    "win.cleanup",
+    "win.reset-packages",
+    "win.add-package",
+    "win.pin",
+    "win.unpin",
+    "win.boot-next",
+    "win.remove",
+    "win.uninstall",
+];
+
 impl KeelWindow {
-    pub fn new(app: &KeelApplication) -> Self {
-        glib::Object::builder().property("application", app).build()
+    pub fn new(app: &KeelApplication, target: Target) -> Self {
+        let win: Self = glib::Object::builder().property("application", app).build();
+        let _ = win.imp().target.set(target);
+        win.action_set_enabled("win.cancel", false);
+        glib::spawn_future_local(glib::clone!(
+            #[weak]
+            win,
+            async move { win.start().await }
+        ));
+        win
+    }
+
+    fn setup_lists(&self) {
+        let imp = self.imp();
+        let deployments = gio::ListStore::new::<KeelDeployment>();
+        imp.deployments_list.bind_model(
+            Some(&deployments),
+            glib::clone!(
+                #[weak(rename_to = win)]
+                self,
+                #[upgrade_or_panic]
+                move |item| win.deployment_row(item.downcast_ref().expect("deployments")).upcast()
+            ),
+        );
+        let packages = gtk::StringList::new(&[]);
+        imp.packages_list
+            .bind_model(Some(&packages), |item| package_row(item).upcast());
+        imp.packages_list.set_placeholder(Some(&placeholder_row(&gettext("No packages are layered"))));
+        let history = gio::ListStore::new::<glib::BoxedAnyObject>();
+        imp.history_list
+            .bind_model(Some(&history), |item| history_row(item).upcast());
+        imp.history_list.set_placeholder(Some(&placeholder_row(&gettext("Nothing has been done yet"))));
+        let _ = imp.deployments.set(deployments);
+        let _ = imp.packages.set(packages);
+        let _ = imp.history.set(history);
+    }
+
+    fn client(&self) -> Option<Client> {
+        self.imp().client.borrow().clone()
+    }
+
+    async fn start(&self) {
+        let target = self.imp().target.get().cloned().unwrap_or_else(Target::default_for_host);
+        self.imp().update_row.set_title(&gettext("Connecting to the backend…"));
+        let client = match Client::connect(&target).await {
+            Ok(client) => client,
+            Err(err) => {
+                self.imp().update_row.set_title(&gettext("Keel’s backend is not available"));
+                self.show_error(&err);
+                return;
+            }
+        };
+        self.imp().client.replace(Some(client.clone()));
+        self.refresh().await;
+        // A transaction started earlier (by another window or before a restart of Keel).
+        if let Some(path) = client.active_transaction().await {
+            self.follow(path).await;
+        }
+        let win = self.downgrade();
+        client
+            .watch(move || {
+                if let Some(win) = win.upgrade() {
+                    glib::spawn_future_local(async move { win.refresh().await });
+                }
+            })
+            .await;
+    }
+
+    async fn refresh(&self) {
+        let Some(client) = self.client() else { return };
+        match client.status().await {
+            Ok(status) => self.show_status(status),
+            Err(err) => self.show_error(&err),
+        }
+        if let Ok(history) = client.history().await {
+            let store = self.imp().history.get().expect("set up");
+            let items: Vec<glib::BoxedAnyObject> =
+                history.into_iter().rev().map(glib::BoxedAnyObject::new).collect();
+            store.splice(0, store.n_items(), &items);
+        }
+    }
+
+    fn show_status(&self, status: SystemStatus) {
+        let imp = self.imp();
+        // Deployments: replace the model's items; the list follows.
+        let store = imp.deployments.get().expect("set up");
+        let items: Vec<KeelDeployment> = status.deployments.iter().map(KeelDeployment::new).collect();
+        store.splice(0, store.n_items(), &items);
+
+        // Layered packages of what boots next.
+        let next = status.deployments.first();
+        let names: Vec<String> = next.map(|d| d.requested_packages.clone()).unwrap_or_default();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let packages = imp.packages.get().expect("set up");
+        packages.splice(0, packages.n_items(), &names);
+
+        // Demo banner.
+        if status.demo || status.booted_emulated {
+            let text = if status.demo {
+                // Translators: {} is a folder.
+                gettext("This is Keel’s demo system, in {}. Restarts are simulated.")
+                    .replace("{}", &status.sysroot)
+            } else {
+                gettext("Showing the sysroot in {}, not the running system.").replace("{}", &status.sysroot)
+            };
+            imp.demo_banner.set_title(&text);
+            imp.demo_banner.set_revealed(true);
+        } else {
+            imp.demo_banner.set_revealed(false);
+        }
+
+        // Restart banner when something newer waits for the next boot.
+        match status.deployments.iter().find(|d| d.pending && d.index == 0) {
+            Some(d) => {
+                let name = format!("{} {}", status.os_name, d.version.clone().unwrap_or_default());
+                imp.restart_banner
+                    .set_title(&gettext("Restart to use {}").replace("{}", name.trim()));
+                imp.restart_banner.set_revealed(true);
+            }
+            None => imp.restart_banner.set_revealed(false),
+        }
+
+        // Update row.
+        for row in imp.change_rows.take() {
+            imp.changes_row.remove(&row);
+        }
+        match &status.cached_update {
+            Some(update) => {
+                let version = update.version.clone().unwrap_or_else(|| update.checksum.clone());
+                imp.update_row.set_title(
+                    &gettext("{} is available")
+                        .replace("{}", &format!("{} {version}", status.os_name)),
+                );
+                imp.update_row.set_subtitle(&format!(
+                    "{} · {}",
+                    relative_date(update.timestamp),
+                    diff_summary(&update.diff)
+                ));
+                imp.update_button.set_visible(true);
+                let rows = diff_rows(&update.diff);
+                for row in &rows {
+                    imp.changes_row.add_row(row);
+                }
+                imp.changes_row.set_subtitle(&diff_summary(&update.diff));
+                imp.changes_row.set_visible(!rows.is_empty());
+                imp.change_rows.replace(rows);
+            }
+            None => {
+                let booted = status.booted().and_then(|d| d.version.clone()).unwrap_or_default();
+                imp.update_row.set_title(&gettext("The system is up to date"));
+                imp.update_row.set_subtitle(
+                    &gettext("Running {}").replace("{}", &format!("{} {booted}", status.os_name)),
+                );
+                imp.update_button.set_visible(false);
+                imp.changes_row.set_visible(false);
+            }
+        }
+        imp.status.replace(Some(status));
+    }
+
+    fn deployment_row(&self, d: &KeelDeployment) -> adw::ActionRow {
+        let os_name = self
+            .imp()
+            .status
+            .borrow()
+            .as_ref()
+            .map(|s| s.os_name.clone())
+            .unwrap_or_default();
+        let version = if d.version().is_empty() { d.short_checksum() } else { d.version() };
+        let row = adw::ActionRow::builder()
+            .title(format!("{os_name} {version}").trim())
+            .subtitle_lines(2)
+            .build();
+        let mut facts = vec![relative_date(d.timestamp())];
+        if !d.origin().is_empty() {
+            facts.push(d.origin());
+        }
+        facts.push(d.short_checksum());
+        if d.layered() > 0 {
+            facts.push(
+                ngettext("{} layered package", "{} layered packages", d.layered())
+                    .replace("{}", &d.layered().to_string()),
+            );
+        }
+        row.set_subtitle(&facts.join(" · "));
+        let mut badges = Vec::new();
+        if d.booted() {
+            badges.push(gettext("Booted"));
+        }
+        if d.index() == 0 {
+            badges.push(gettext("Next Boot"));
+        }
+        if d.rollback() {
+            badges.push(gettext("Rollback"));
+        }
+        for text in badges {
+            let badge = gtk::Label::builder().label(&text).valign(gtk::Align::Center).build();
+            badge.add_css_class("caption");
+            badge.add_css_class("dim-label");
+            row.add_suffix(&badge);
+        }
+        if d.pinned() {
+            let pin = gtk::Image::from_icon_name("view-pin-symbolic");
+            pin.set_tooltip_text(Some(&gettext("Pinned")));
+            pin.update_property(&[gtk::accessible::Property::Label(&gettext("Pinned"))]);
+            row.add_suffix(&pin);
+        }
+        let menu = gio::Menu::new();
+        let id = d.id();
+        let item = |label: &str, action: &str| {
+            let item = gio::MenuItem::new(Some(label), None);
+            item.set_action_and_target_value(Some(action), Some(&id.to_variant()));
+            item
+        };
+        if !d.staged() {
+            if d.pinned() {
+                menu.append_item(&item(&gettext("Unpin"), "win.unpin"));
+            } else {
+                menu.append_item(&item(&gettext("Pin"), "win.pin"));
+            }
+        }
+        if d.index() != 0 {
+            menu.append_item(&item(&gettext("Boot This Next"), "win.boot-next"));
+        }
+        if !d.booted() {
+            menu.append_item(&item(&gettext("Compare with Booted"), "win.compare"));
+        }
+        menu.append_item(&item(&gettext("Local Configuration Changes"), "win.config-diff"));
+        if !d.booted() && !d.pinned() {
+            menu.append_item(&item(&gettext("Remove"), "win.remove"));
+        }
+        let button = gtk::MenuButton::builder()
+            .icon_name("view-more-symbolic")
+            .menu_model(&menu)
+            .valign(gtk::Align::Center)
+            .tooltip_text(gettext("Deployment Actions"))
+            .build();
+        button.add_css_class("flat");
+        button.update_property(&[gtk::accessible::Property::Label(
+            &gettext("Actions for {}").replace("{}", &version),
+        )]);
+        row.add_suffix(&button);
+        row
+    }
+
+    /// Runs one operation as a transaction, with progress, and reports how it ended.
+    async fn run(&self, op: Operation) {
+        let Some(client) = self.client() else { return };
+        let path = match client.start(op.clone()).await {
+            Ok(path) => path,
+            Err(err) if err.is_busy() => {
+                if self.offer_to_wait(&err).await
+                    && let Some(active) = client.active_transaction().await
+                {
+                    self.follow(active).await;
+                    Box::pin(self.run(op)).await;
+                }
+                return;
+            }
+            Err(err) => {
+                self.show_error(&err);
+                return;
+            }
+        };
+        if self.follow(path).await.is_some() {
+            let text = match op {
+                Operation::Check => {
+                    let found = self.imp().status.borrow().as_ref().is_some_and(|s| s.cached_update.is_some());
+                    if found {
+                        gettext("An update is available")
+                    } else {
+                        gettext("The system is up to date")
+                    }
+                }
+                _ => success_message(&op),
+            };
+            self.toast(&text);
+        }
+    }
+
+    /// Shows a transaction's progress until it ends; Some(message) when it succeeded.
+    async fn follow(&self, path: zbus::zvariant::OwnedObjectPath) -> Option<String> {
+        let client = self.client()?;
+        let imp = self.imp();
+        imp.running.replace(Some(path.clone()));
+        self.set_busy(true);
+        let win = self.downgrade();
+        let result = client
+            .follow(path, move |p: Progress| {
+                if let Some(win) = win.upgrade() {
+                    win.show_progress(&p);
+                }
+            })
+            .await;
+        imp.running.replace(None);
+        self.set_busy(false);
+        self.refresh().await;
+        match result {
+            Ok(message) => Some(message),
+            Err(err) if err.is_cancelled() => {
+                self.toast(&gettext("Cancelled; nothing was changed"));
+                None
+            }
+            Err(err) => {
+                self.show_error(&err);
+                None
+            }
+        }
+    }
+
+    fn show_progress(&self, p: &Progress) {
+        let imp = self.imp();
+        imp.progress_bar.set_fraction(p.fraction);
+        let percent = (p.fraction * 100.0).round() as u32;
+        let text = if p.message.is_empty() {
+            format!("{} — {percent} %", p.phase)
+        } else {
+            format!("{}: {} — {percent} %", p.phase, p.message)
+        };
+        imp.progress_label.set_label(&text);
+    }
+
+    fn set_busy(&self, busy: bool) {
+        let imp = self.imp();
+        for action in MUTATIONS {
+            self.action_set_enabled(action, !busy);
+        }
+        self.action_set_enabled("win.cancel", busy);
+        imp.progress_row.set_visible(busy);
+        if busy {
+            imp.progress_bar.set_fraction(0.0);
+            imp.progress_label.set_label(&gettext("Starting…"));
+        }
+        // Logging out or suspending in the middle of an update would be a poor surprise.
+        if let Some(app) = self.application() {
+            if busy && imp.inhibit_cookie.borrow().is_none() {
+                let cookie = app.inhibit(
+                    Some(self),
+                    gtk::ApplicationInhibitFlags::LOGOUT | gtk::ApplicationInhibitFlags::SUSPEND,
+                    Some(&gettext("The system is being changed")),
+                );
+                imp.inhibit_cookie.replace(Some(cookie));
+            } else if !busy && let Some(cookie) = imp.inhibit_cookie.take() {
+                app.uninhibit(cookie);
+            }
+        }
+    }
+
+    async fn cancel(&self) {
+        let (Some(client), Some(path)) = (self.client(), self.imp().running.borrow().clone()) else {
+            return;
+        };
+        if let Err(err) = client.cancel(path).await {
+            self.show_error(&err);
+        }
+    }
+
+    async fn confirm_rollback(&self, target: Option<String>) {
+        let status = self.imp().status.borrow().clone();
+        let Some(status) = status else { return };
+        let chosen: Option<Deployment> = match &target {
+            Some(id) => status.find(id).cloned(),
+            None => status
+                .deployments
+                .iter()
+                .find(|d| d.rollback)
+                .or_else(|| status.deployments.iter().any(|d| d.pending).then(|| status.booted()).flatten())
+                .cloned(),
+        };
+        let Some(chosen) = chosen else {
+            self.show_error(&UiError::new(
+                gettext("Nothing to Roll Back To"),
+                gettext("There is no other deployment to boot."),
+            ));
+            return;
+        };
+        let name = format!("{} {}", status.os_name, chosen.version.clone().unwrap_or_default());
+        let dialog = adw::AlertDialog::new(
+            Some(&gettext("Roll Back?")),
+            Some(
+                &gettext("{} will start at the next boot. Nothing is deleted: the other deployments stay available.")
+                    .replace("{}", name.trim()),
+            ),
+        );
+        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("rollback", &gettext("_Roll Back"))]);
+        dialog.set_response_appearance("rollback", adw::ResponseAppearance::Suggested);
+        dialog.set_default_response(Some("rollback"));
+        dialog.set_close_response("cancel");
+        if dialog.choose_future(Some(self)).await == "rollback" {
+            self.run(Operation::Rollback(target.unwrap_or_default())).await;
+        }
+    }
+
+    async fn confirm_cleanup(&self) {
+        let status = self.imp().status.borrow().clone();
+        let Some(status) = status else { return };
+        let removable: Vec<&Deployment> =
+            status.deployments.iter().filter(|d| !d.booted && !d.pinned).collect();
+        let body = if removable.is_empty() {
+            gettext("No deployment can be removed: only the booted and pinned ones remain. Unused data in the repository will be pruned.")
+        } else {
+            let list: Vec<String> = removable
+                .iter()
+                .map(|d| d.version.clone().unwrap_or_else(|| d.checksum[..10].to_owned()))
+                .collect();
+            ngettext(
+                "This removes {n} deployment ({list}) and prunes unused data. The booted and pinned deployments stay.",
+                "This removes {n} deployments ({list}) and prunes unused data. The booted and pinned deployments stay.",
+                removable.len() as u32,
+            )
+            .replace("{n}", &removable.len().to_string())
+            .replace("{list}", &list.join(", "))
+        };
+        let dialog = adw::AlertDialog::new(Some(&gettext("Clean Up?")), Some(&body));
+        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("cleanup", &gettext("C_lean Up"))]);
+        dialog.set_response_appearance("cleanup", adw::ResponseAppearance::Destructive);
+        dialog.set_close_response("cancel");
+        if dialog.choose_future(Some(self)).await == "cleanup" {
+            self.run(Operation::Cleanup {
+                pending: true,
+                rollback: true,
+            })
+            .await;
+        }
+    }
+
+    async fn compare(&self, id: String) {
+        let Some(client) = self.client() else { return };
+        match client.diff("booted", &id).await {
+            Ok(diff) => {
+                let dialog = adw::AlertDialog::new(Some(&gettext("Compared with Booted")), Some(&diff_summary(&diff)));
+                let list = gtk::ListBox::new();
+                list.add_css_class("boxed-list");
+                list.set_selection_mode(gtk::SelectionMode::None);
+                for row in diff_rows(&diff) {
+                    list.append(&row);
+                }
+                let scroller = gtk::ScrolledWindow::builder()
+                    .child(&list)
+                    .propagate_natural_height(true)
+                    .max_content_height(360)
+                    .hscrollbar_policy(gtk::PolicyType::Never)
+                    .build();
+                dialog.set_extra_child(Some(&scroller));
+                dialog.add_response("close", &gettext("_Close"));
+                dialog.present(Some(self));
+            }
+            Err(err) => self.show_error(&err),
+        }
+    }
+
+    async fn show_config_diff(&self, id: String) {
+        let Some(client) = self.client() else { return };
+        match client.config_diff(&id).await {
+            Ok(diff) => {
+                let mut lines = Vec::new();
+                for (mark, files) in [
+                    (gettext("Modified"), &diff.modified),
+                    (gettext("Added"), &diff.added),
+                    (gettext("Removed"), &diff.removed),
+                ] {
+                    for f in files {
+                        lines.push(format!("{mark}: /etc/{f}"));
+                    }
+                }
+                let body = if lines.is_empty() {
+                    gettext("/etc matches the image’s defaults.")
+                } else {
+                    lines.join("\n")
+                };
+                let dialog = adw::AlertDialog::new(Some(&gettext("Local Configuration Changes")), Some(&body));
+                dialog.add_response("close", &gettext("_Close"));
+                dialog.present(Some(self));
+            }
+            Err(err) => self.show_error(&err),
+        }
+    }
+
+    async fn add_package(&self) {
+        let Some(client) = self.client() else { return };
+        let available = match client.available_packages().await {
+            Ok(list) => list,
+            Err(err) => {
+                self.show_error(&err);
+                return;
+            }
+        };
+        let dialog = adw::Dialog::builder()
+            .title(gettext("Add Packages"))
+            .content_width(420)
+            .content_height(480)
+            .build();
+        let search = gtk::SearchEntry::builder()
+            .placeholder_text(gettext("Search packages"))
+            .build();
+        search.update_property(&[gtk::accessible::Property::Label(&gettext("Search packages"))]);
+        let list = gtk::ListBox::new();
+        list.add_css_class("boxed-list");
+        list.set_selection_mode(gtk::SelectionMode::None);
+        let (chosen_tx, chosen_rx) = async_channel_like();
+        for p in available {
+            let row = adw::ActionRow::builder().title(&p.name).subtitle(format!("{} · {}", p.summary, p.evr)).build();
+            let add = gtk::Button::builder()
+                .label(gettext("Add"))
+                .valign(gtk::Align::Center)
+                .build();
+            add.update_property(&[gtk::accessible::Property::Label(&gettext("Add {}").replace("{}", &p.name))]);
+            let tx = chosen_tx.clone();
+            let name = p.name.clone();
+            let dialog_ref = dialog.downgrade();
+            add.connect_clicked(move |_| {
+                tx.replace(Some(name.clone()));
+                if let Some(d) = dialog_ref.upgrade() {
+                    d.close();
+                }
+            });
+            row.add_suffix(&add);
+            list.append(&row);
+        }
+        let filter_list = list.clone();
+        search.connect_search_changed(move |entry| {
+            let needle = entry.text().to_lowercase();
+            let mut child = filter_list.first_child();
+            while let Some(widget) = child {
+                if let Some(row) = widget.downcast_ref::<adw::ActionRow>() {
+                    let hay = format!("{} {}", row.title(), row.subtitle().unwrap_or_default()).to_lowercase();
+                    row.set_visible(needle.is_empty() || hay.contains(&needle));
+                }
+                child = widget.next_sibling();
+            }
+        });
+        let body = gtk::Box::builder()
+            .orientation(gtk::Orientation::Vertical)
+            .spacing(12)
+            .margin_top(12)
+            .margin_bottom(12)
+            .margin_start(12)
+            .margin_end(12)
+            .build();
+        body.append(&search);
+        body.append(
+            &gtk::ScrolledWindow::builder()
+                .child(&list)
+                .vexpand(true)
+                .hscrollbar_policy(gtk::PolicyType::Never)
+                .build(),
+        );
+        let view = adw::ToolbarView::new();
+        view.add_top_bar(&adw::HeaderBar::new());
+        view.set_content(Some(&body));
+        dialog.set_child(Some(&view));
+        let (closed_tx, closed_rx) = futures_channel_once();
+        dialog.connect_closed(move |_| {
+            if let Some(tx) = closed_tx.take() {
+                let _ = tx.try_send(());
+            }
+        });
+        dialog.present(Some(self));
+        let _ = closed_rx.recv().await;
+        if let Some(name) = chosen_rx.take() {
+            self.run(Operation::Install(vec![name])).await;
+        }
+    }
+
+    /// Busy: says what is running and offers to wait for it; true when the person chose to wait.
+    async fn offer_to_wait(&self, err: &UiError) -> bool {
+        let dialog = adw::AlertDialog::new(Some(&err.title), Some(&err.detail));
+        dialog.add_responses(&[("close", &gettext("_Close")), ("wait", &gettext("_Wait and Retry"))]);
+        dialog.set_response_appearance("wait", adw::ResponseAppearance::Suggested);
+        dialog.set_close_response("close");
+        dialog.choose_future(Some(self)).await == "wait"
+    }
+
+    /// The error funnel: a dialog with the backend's sentence when the window is active, a
+    /// notification otherwise.
+    pub fn show_error(&self, err: &UiError) {
+        if err.is_cancelled() {
+            return;
+        }
+        tracing::warn!("{}: {}", err.title, err.detail);
+        if !self.is_active()
+            && let Some(app) = self.application()
+        {
+            let notification = gio::Notification::new(&err.title);
+            notification.set_body(Some(&err.detail));
+            app.send_notification(Some("error"), &notification);
+        }
+        let dialog = adw::AlertDialog::new(Some(&err.title), Some(&err.detail));
+        dialog.add_response("close", &gettext("_Close"));
+        dialog.present(Some(self));
+    }
+
+    fn toast(&self, text: &str) {
+        self.imp().toasts.add_toast(adw::Toast::new(text));
+    }
+}
+
+/// A one-slot mailbox shared with a button handler.
+fn async_channel_like() -> (std::rc::Rc<RefCell<Option<String>>>, std::rc::Rc<RefCell<Option<String>>>) {
+    let slot = std::rc::Rc::new(RefCell::new(None));
+    (slot.clone(), slot)
+}
+
+/// A one-shot signal from a GTK callback to an async function.
+fn futures_channel_once() -> (
+    RefCell<Option<async_channel::Sender<()>>>,
+    async_channel::Receiver<()>,
+) {
+    let (tx, rx) = async_channel::bounded(1);
+    (RefCell::new(Some(tx)), rx)
+}
+
+fn success_message(op: &Operation) -> String {
+    match op {
+        Operation::Check => gettext("Checked for updates"),
+        Operation::Update => gettext("The update is ready; restart to use it"),
+        Operation::Rollback(_) => gettext("Rolled back; it takes effect at the next boot"),
+        Operation::Pin(_) => gettext("Pinned"),
+        Operation::Unpin(_) => gettext("Unpinned"),
+        Operation::Remove(_) => gettext("Deployment removed"),
+        Operation::Install(names) => gettext("{} will be added at the next boot").replace("{}", &names.join(", ")),
+        Operation::Uninstall(names) => {
+            gettext("{} will be removed at the next boot").replace("{}", &names.join(", "))
+        }
+        Operation::ResetPackages => gettext("All layered packages will be removed at the next boot"),
+        Operation::Cleanup { .. } => gettext("Cleaned up"),
+        Operation::Reboot => gettext("Restarted (simulated)"),
+    }
+}
+
+fn placeholder_row(text: &str) -> gtk::Label {
+    let label = gtk::Label::builder()
+        .label(text)
+        .margin_top(18)
+        .margin_bottom(18)
+        .build();
+    label.add_css_class("dim-label");
+    label
+}
+
+fn package_row(item: &glib::Object) -> adw::ActionRow {
+    let name = item
+        .downcast_ref::<gtk::StringObject>()
+        .map(|s| s.string().to_string())
+        .unwrap_or_default();
+    let row = adw::ActionRow::builder().title(&name).build();
+    let remove = gtk::Button::builder()
+        .icon_name("user-trash-symbolic")
+        .valign(gtk::Align::Center)
+        .tooltip_text(gettext("Remove"))
+        .action_name("win.uninstall")
+        .action_target(&name.to_variant())
+        .build();
+    remove.add_css_class("flat");
+    remove.update_property(&[gtk::accessible::Property::Label(&gettext("Remove {}").replace("{}", &name))]);
+    row.add_suffix(&remove);
+    row
+}
+
+fn history_row(item: &glib::Object) -> gtk::Widget {
+    let boxed = item.downcast_ref::<glib::BoxedAnyObject>().expect("history entries");
+    let entry = boxed.borrow::<HistoryEntry>();
+    let what = operation_name(&entry.operation);
+    let versions = match (&entry.from_version, &entry.to_version) {
+        (Some(a), Some(b)) if a != b => format!(" — {a} → {b}"),
+        _ => String::new(),
+    };
+    let title = format!("{what}{versions}");
+    let outcome = if entry.success {
+        entry.message.clone()
+    } else {
+        gettext("Failed: {}").replace("{}", &entry.message)
+    };
+    let subtitle = format!("{} · {outcome}", relative_date(entry.time));
+    match &entry.diff {
+        Some(diff) if !diff.is_empty() => {
+            let row = adw::ExpanderRow::builder().title(&title).subtitle(&subtitle).build();
+            for change in diff_rows(diff) {
+                row.add_row(&change);
+            }
+            row.upcast()
+        }
+        _ => {
+            let row = adw::ActionRow::builder().title(&title).subtitle(&subtitle).build();
+            if !entry.success {
+                row.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+            }
+            row.upcast()
+        }
+    }
+}
+
+fn operation_name(op: &str) -> String {
+    match op {
+        "update" => gettext("Update"),
+        "download" => gettext("Download"),
+        "check" => gettext("Check for Updates"),
+        "rollback" => gettext("Rollback"),
+        "pin" => gettext("Pin"),
+        "unpin" => gettext("Unpin"),
+        "remove" => gettext("Remove Deployment"),
+        "install" => gettext("Add Packages"),
+        "uninstall" => gettext("Remove Packages"),
+        "reset-packages" => gettext("Reset Packages"),
+        "cleanup" => gettext("Clean Up"),
+        "reboot" => gettext("Restart"),
+        other => other.to_owned(),
+    }
+}
+
+/// "12 upgraded, 1 added, 1 removed", localised with plurals.
+pub fn diff_summary(diff: &PackageDiff) -> String {
+    let parts: Vec<String> = [
+        (diff.upgraded.len(), ngettext("{} upgraded", "{} upgraded", diff.upgraded.len() as u32)),
+        (diff.downgraded.len(), ngettext("{} downgraded", "{} downgraded", diff.downgraded.len() as u32)),
+        (diff.added.len(), ngettext("{} added", "{} added", diff.added.len() as u32)),
+        (diff.removed.len(), ngettext("{} removed", "{} removed", diff.removed.len() as u32)),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, text)| text.replace("{}", &n.to_string()))
+    .collect();
+    if parts.is_empty() {
+        gettext("No package changes")
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn diff_rows(diff: &PackageDiff) -> Vec<adw::ActionRow> {
+    let row = |title: &str, subtitle: String| {
+        adw::ActionRow::builder().title(title).subtitle(subtitle).build()
+    };
+    let mut rows = Vec::new();
+    for c in &diff.upgraded {
+        rows.push(row(&c.name, format!("{} → {}", c.old_evr, c.new_evr)));
+    }
+    for c in &diff.downgraded {
+        rows.push(row(&c.name, gettext("Downgraded: {}").replace("{}", &format!("{} → {}", c.old_evr, c.new_evr))));
+    }
+    for p in &diff.added {
+        rows.push(row(&p.name, gettext("Added: {}").replace("{}", &p.evr())));
+    }
+    for p in &diff.removed {
+        rows.push(row(&p.name, gettext("Removed: {}").replace("{}", &p.evr())));
+    }
+    rows
+}
+
+/// A date as people say it: "Today", "Yesterday", "3 days ago", else the locale's date.
+pub fn relative_date(seconds: u64) -> String {
+    let Ok(then) = glib::DateTime::from_unix_local(seconds as i64) else {
+        return String::new();
+    };
+    let Ok(now) = glib::DateTime::now_local() else {
+        return String::new();
+    };
+    let days = now.difference(&then).as_days();
+    match days {
+        d if d < 0 => then.format("%x").map(|s| s.to_string()).unwrap_or_default(),
+        0 => gettext("Today"),
+        1 => gettext("Yesterday"),
+        d if d < 7 => ngettext("{} day ago", "{} days ago", d as u32).replace("{}", &d.to_string()),
+        _ => then.format("%x").map(|s| s.to_string()).unwrap_or_default(),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use zbus::zvariant::{OwnedValue, Value};
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use crate::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
 use crate::packages::{Package, PackageChange, PackageDiff};
@@ -145,4 +145,265 @@ pub fn history_entry(e: &HistoryEntry) -> Dict {
         .put("message", e.message.as_str())
         .put_some("diff", e.diff.as_ref().map(diff))
         .build()
+}
+
+// ---- reading the records back (the UI's side) ----------------------------------------------------
+
+fn text(d: &Dict, key: &str) -> Option<String> {
+    d.get(key).and_then(|v| <&str>::try_from(v).ok()).map(str::to_owned)
+}
+
+fn flag(d: &Dict, key: &str) -> bool {
+    d.get(key).and_then(|v| bool::try_from(v).ok()).unwrap_or(false)
+}
+
+fn number<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
+    d.get(key).and_then(|v| v.try_clone().ok()).and_then(|v| T::try_from(v).ok())
+}
+
+fn list<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
+    number(d, key)
+}
+
+fn parse_packages(v: Option<Vec<(String, String, String, String, String)>>) -> Vec<Package> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|(name, epoch, version, release, arch)| Package {
+            name,
+            epoch,
+            version,
+            release,
+            arch,
+        })
+        .collect()
+}
+
+fn parse_changes(v: Option<Vec<(String, String, String, String)>>) -> Vec<PackageChange> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|(name, arch, old_evr, new_evr)| PackageChange {
+            name,
+            arch,
+            old_evr,
+            new_evr,
+        })
+        .collect()
+}
+
+pub fn parse_diff(d: &Dict) -> PackageDiff {
+    PackageDiff {
+        added: parse_packages(list(d, "added")),
+        removed: parse_packages(list(d, "removed")),
+        upgraded: parse_changes(list(d, "upgraded")),
+        downgraded: parse_changes(list(d, "downgraded")),
+    }
+}
+
+pub fn parse_deployment(d: &Dict) -> Deployment {
+    Deployment {
+        id: text(d, "id").unwrap_or_default(),
+        index: number(d, "index").unwrap_or_default(),
+        osname: text(d, "osname").unwrap_or_default(),
+        checksum: text(d, "checksum").unwrap_or_default(),
+        serial: number(d, "serial").unwrap_or_default(),
+        version: text(d, "version"),
+        timestamp: number(d, "timestamp").unwrap_or_default(),
+        origin: text(d, "origin"),
+        booted: flag(d, "booted"),
+        staged: flag(d, "staged"),
+        default: flag(d, "default"),
+        pending: flag(d, "pending"),
+        rollback: flag(d, "rollback"),
+        pinned: flag(d, "pinned"),
+        base_checksum: text(d, "base-checksum"),
+        base_version: text(d, "base-version"),
+        requested_packages: list(d, "requested-packages").unwrap_or_default(),
+        layered_packages: list(d, "layered-packages").unwrap_or_default(),
+        packages: parse_packages(list(d, "packages")),
+    }
+}
+
+pub fn parse_status(d: &Dict) -> SystemStatus {
+    let deployments: Vec<Dict> = list(d, "deployments").unwrap_or_default();
+    let update: Dict = list(d, "cached-update").unwrap_or_default();
+    SystemStatus {
+        driver: text(d, "driver").unwrap_or_default(),
+        os_name: text(d, "os-name").unwrap_or_default(),
+        sysroot: text(d, "sysroot").unwrap_or_default(),
+        demo: flag(d, "demo"),
+        booted_emulated: flag(d, "booted-emulated"),
+        deployments: deployments.iter().map(parse_deployment).collect(),
+        cached_update: (!update.is_empty()).then(|| Update {
+            version: text(&update, "version"),
+            checksum: text(&update, "checksum").unwrap_or_default(),
+            timestamp: number(&update, "timestamp").unwrap_or_default(),
+            downloaded: flag(&update, "downloaded"),
+            diff: list::<Dict>(&update, "diff").map(|d| parse_diff(&d)).unwrap_or_default(),
+        }),
+    }
+}
+
+pub fn parse_history_entry(d: &Dict) -> HistoryEntry {
+    HistoryEntry {
+        time: number(d, "time").unwrap_or_default(),
+        operation: text(d, "operation").unwrap_or_default(),
+        from_version: text(d, "from-version"),
+        to_version: text(d, "to-version"),
+        success: flag(d, "success"),
+        message: text(d, "message").unwrap_or_default(),
+        diff: list::<Dict>(d, "diff").map(|d| parse_diff(&d)),
+    }
+}
+
+pub fn parse_config_diff(d: &Dict) -> ConfigDiff {
+    ConfigDiff {
+        modified: list(d, "modified").unwrap_or_default(),
+        added: list(d, "added").unwrap_or_default(),
+        removed: list(d, "removed").unwrap_or_default(),
+    }
+}
+
+/// The client side of the API.
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Backend1",
+    default_service = "io.github.keelapp.Keel.Backend",
+    default_path = "/io/github/keelapp/Keel/Backend"
+)]
+pub trait Backend1 {
+    fn get_status(&self) -> zbus::Result<Dict>;
+    fn get_diff(&self, from: &str, to: &str) -> zbus::Result<Dict>;
+    fn get_config_diff(&self, deployment: &str) -> zbus::Result<Dict>;
+    fn get_history(&self) -> zbus::Result<Vec<Dict>>;
+    fn list_packages(&self) -> zbus::Result<Vec<(String, String, String, String)>>;
+    fn check(&self) -> zbus::Result<OwnedObjectPath>;
+    fn update(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
+    fn rollback(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
+    fn pin(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
+    fn unpin(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
+    fn remove(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
+    fn install_packages(&self, packages: &[&str]) -> zbus::Result<OwnedObjectPath>;
+    fn uninstall_packages(&self, packages: &[&str]) -> zbus::Result<OwnedObjectPath>;
+    fn reset_packages(&self) -> zbus::Result<OwnedObjectPath>;
+    fn cleanup(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
+    fn reboot(&self) -> zbus::Result<OwnedObjectPath>;
+    fn register_client(&self) -> zbus::Result<()>;
+    fn unregister_client(&self) -> zbus::Result<()>;
+    #[zbus(property)]
+    fn active_transaction(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(signal)]
+    fn status_changed(&self) -> zbus::Result<()>;
+}
+
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Backend1.Transaction",
+    default_service = "io.github.keelapp.Keel.Backend"
+)]
+pub trait Transaction {
+    fn cancel(&self) -> zbus::Result<()>;
+    #[zbus(property)]
+    fn operation(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn fraction(&self) -> zbus::Result<f64>;
+    #[zbus(property)]
+    fn phase(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn message(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn error_name(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn error_message(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn progress(
+        &self,
+        fraction: f64,
+        phase: String,
+        message: String,
+        bytes_done: u64,
+        bytes_total: u64,
+    ) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn finished(&self, success: bool, error_name: String, message: String) -> zbus::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SystemStatus {
+        let pkg = Package::new("bash", "0", "5.2.32", "1.fc41", "x86_64");
+        SystemStatus {
+            driver: "ostree".into(),
+            os_name: "Keel Demo OS".into(),
+            sysroot: "/tmp/x".into(),
+            demo: true,
+            booted_emulated: true,
+            deployments: vec![Deployment {
+                id: "keeldemo-abc.0".into(),
+                index: 0,
+                osname: "keeldemo".into(),
+                checksum: "abc".into(),
+                serial: 0,
+                version: Some("41.20261112.0".into()),
+                timestamp: 1_794_000_000,
+                origin: Some("keeldemo:keeldemo/stable/x86_64".into()),
+                booted: true,
+                default: true,
+                pinned: true,
+                base_checksum: Some("def".into()),
+                requested_packages: vec!["htop".into()],
+                layered_packages: vec!["htop".into()],
+                packages: vec![pkg.clone()],
+                ..Default::default()
+            }],
+            cached_update: Some(Update {
+                version: Some("41.20261125.0".into()),
+                checksum: "123".into(),
+                timestamp: 1_795_000_000,
+                downloaded: false,
+                diff: PackageDiff {
+                    added: vec![pkg],
+                    upgraded: vec![PackageChange {
+                        name: "kernel".into(),
+                        arch: "x86_64".into(),
+                        old_evr: "6.11.4-301.fc41".into(),
+                        new_evr: "6.11.5-300.fc41".into(),
+                    }],
+                    ..Default::default()
+                },
+            }),
+        }
+    }
+
+    #[test]
+    fn status_survives_the_trip_over_dbus() {
+        let status = sample();
+        assert_eq!(parse_status(&super::status(&status)), status);
+        let none = SystemStatus {
+            cached_update: None,
+            ..sample()
+        };
+        assert_eq!(parse_status(&super::status(&none)), none);
+    }
+
+    #[test]
+    fn history_and_config_diff_survive_the_trip() {
+        let entry = HistoryEntry {
+            time: 5,
+            operation: "update".into(),
+            from_version: Some("1".into()),
+            to_version: None,
+            success: false,
+            message: "no".into(),
+            diff: Some(PackageDiff::default()),
+        };
+        assert_eq!(parse_history_entry(&history_entry(&entry)), entry);
+        let diff = ConfigDiff {
+            modified: vec!["motd".into()],
+            added: vec![],
+            removed: vec!["fstab".into()],
+        };
+        assert_eq!(parse_config_diff(&config_diff(&diff)), diff);
+    }
 }

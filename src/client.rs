@@ -1,0 +1,294 @@
+//! The UI's side of the backend: finds or starts `keel-backend serve`, reads the system, and runs
+//! transactions, reporting their progress. Everything here is async and runs on the GLib main
+//! context; zbus does its I/O on its own threads, so the main loop never waits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use gettextrs::gettext;
+use keel_api::dbus::{self, Backend1Proxy, TransactionProxy};
+use keel_api::model::{AvailablePackage, ConfigDiff, HistoryEntry, SystemStatus};
+use keel_api::packages::PackageDiff;
+use zbus::zvariant::Value;
+
+use crate::error::UiError;
+
+/// Which system the backend should show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Demo,
+    Sysroot(PathBuf),
+    System,
+}
+
+impl Target {
+    /// The running OSTree system when there is one, else the demo.
+    pub fn default_for_host() -> Self {
+        if std::path::Path::new("/run/ostree-booted").exists() {
+            Target::System
+        } else {
+            Target::Demo
+        }
+    }
+
+    fn backend_args(&self) -> Vec<String> {
+        match self {
+            Target::Demo => vec!["--demo".into()],
+            Target::Sysroot(path) => vec!["--sysroot".into(), path.display().to_string()],
+            Target::System => vec!["--system".into()],
+        }
+    }
+}
+
+/// Progress of a running transaction, as the UI shows it.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    pub fraction: f64,
+    pub phase: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    proxy: Backend1Proxy<'static>,
+}
+
+impl Client {
+    /// Connects to the session bus and makes sure a backend serves it: an existing one, D-Bus
+    /// activation, or `keel-backend` next to this executable, started detached so it outlives the
+    /// window.
+    pub async fn connect(target: &Target) -> Result<Self, UiError> {
+        let conn = zbus::Connection::session().await.map_err(UiError::bus)?;
+        let dbus_proxy = zbus::fdo::DBusProxy::new(&conn).await.map_err(UiError::bus)?;
+        let name = zbus::names::BusName::try_from(dbus::BUS_NAME).expect("a valid bus name");
+        let owned = dbus_proxy.name_has_owner(name.clone()).await.unwrap_or(false);
+        if !owned {
+            spawn_backend(target)?;
+            let mut waited = Duration::ZERO;
+            while !dbus_proxy.name_has_owner(name.clone()).await.unwrap_or(false) {
+                if waited > Duration::from_secs(60) {
+                    return Err(UiError::new(
+                        gettext("The Keel backend did not start"),
+                        gettext("It did not appear on the session bus within a minute."),
+                    ));
+                }
+                glib_sleep(Duration::from_millis(50)).await;
+                waited += Duration::from_millis(50);
+            }
+        }
+        let proxy = Backend1Proxy::new(&conn).await.map_err(UiError::bus)?;
+        proxy.register_client().await.map_err(UiError::from_call)?;
+        Ok(Self { proxy })
+    }
+
+    pub async fn status(&self) -> Result<SystemStatus, UiError> {
+        let dict = self.proxy.get_status().await.map_err(UiError::from_call)?;
+        Ok(dbus::parse_status(&dict))
+    }
+
+    pub async fn history(&self) -> Result<Vec<HistoryEntry>, UiError> {
+        let list = self.proxy.get_history().await.map_err(UiError::from_call)?;
+        Ok(list.iter().map(dbus::parse_history_entry).collect())
+    }
+
+    pub async fn diff(&self, from: &str, to: &str) -> Result<PackageDiff, UiError> {
+        let dict = self.proxy.get_diff(from, to).await.map_err(UiError::from_call)?;
+        Ok(dbus::parse_diff(&dict))
+    }
+
+    pub async fn config_diff(&self, deployment: &str) -> Result<ConfigDiff, UiError> {
+        let dict = self.proxy.get_config_diff(deployment).await.map_err(UiError::from_call)?;
+        Ok(dbus::parse_config_diff(&dict))
+    }
+
+    pub async fn available_packages(&self) -> Result<Vec<AvailablePackage>, UiError> {
+        let list = self.proxy.list_packages().await.map_err(UiError::from_call)?;
+        Ok(list
+            .into_iter()
+            .map(|(name, evr, arch, summary)| AvailablePackage {
+                name,
+                evr,
+                arch,
+                summary,
+            })
+            .collect())
+    }
+
+    /// Calls `changed` whenever the system changes (here or by another program).
+    pub async fn watch(&self, changed: impl Fn() + 'static) {
+        let Ok(mut stream) = self.proxy.receive_status_changed().await else {
+            return;
+        };
+        while stream.next().await.is_some() {
+            changed();
+        }
+    }
+
+    /// The running transaction, if any (for a window opened in the middle of one).
+    pub async fn active_transaction(&self) -> Option<zbus::zvariant::OwnedObjectPath> {
+        self.proxy
+            .active_transaction()
+            .await
+            .ok()
+            .filter(|p| p.as_str() != "/")
+    }
+
+    pub async fn start(&self, op: Operation) -> Result<zbus::zvariant::OwnedObjectPath, UiError> {
+        let p = &self.proxy;
+        let result = match &op {
+            Operation::Check => p.check().await,
+            Operation::Update => p.update(HashMap::new()).await,
+            Operation::Rollback(target) => p.rollback(target).await,
+            Operation::Pin(id) => p.pin(id).await,
+            Operation::Unpin(id) => p.unpin(id).await,
+            Operation::Remove(id) => p.remove(id).await,
+            Operation::Install(names) => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                p.install_packages(&names).await
+            }
+            Operation::Uninstall(names) => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                p.uninstall_packages(&names).await
+            }
+            Operation::ResetPackages => p.reset_packages().await,
+            Operation::Cleanup { pending, rollback } => {
+                let options: HashMap<&str, Value> = [
+                    ("pending", Value::from(*pending)),
+                    ("rollback", Value::from(*rollback)),
+                    ("repo", Value::from(true)),
+                ]
+                .into_iter()
+                .collect();
+                p.cleanup(options).await
+            }
+            Operation::Reboot => p.reboot().await,
+        };
+        result.map_err(UiError::from_call)
+    }
+
+    /// Follows a transaction to its end, reporting progress; Ok(message) on success.
+    pub async fn follow(
+        &self,
+        path: zbus::zvariant::OwnedObjectPath,
+        progress: impl Fn(Progress),
+    ) -> Result<String, UiError> {
+        let tx = TransactionProxy::builder(self.proxy.inner().connection())
+            .path(path)
+            .map_err(UiError::bus)?
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
+            .map_err(UiError::bus)?;
+        let updates = tx.receive_progress().await.map_err(UiError::bus)?;
+        let finished = tx.receive_finished().await.map_err(UiError::bus)?;
+        // It may have ended before we subscribed.
+        if tx.state().await.map_err(UiError::bus)? != "running" {
+            return finished_result(&tx).await;
+        }
+        progress(Progress {
+            fraction: tx.fraction().await.unwrap_or(0.0),
+            phase: tx.phase().await.unwrap_or_default(),
+            message: tx.message().await.unwrap_or_default(),
+        });
+        enum Event {
+            Progress(Progress),
+            Finished(Option<(bool, String, String)>),
+        }
+        let updates = updates.map(|u| {
+            Event::Progress(
+                u.args()
+                    .map(|a| Progress {
+                        fraction: a.fraction,
+                        phase: a.phase.clone(),
+                        message: a.message.clone(),
+                    })
+                    .unwrap_or_default(),
+            )
+        });
+        let ends = finished.map(|f| {
+            Event::Finished(
+                f.args()
+                    .ok()
+                    .map(|a| (a.success, a.error_name.clone(), a.message.clone())),
+            )
+        });
+        let mut events = futures_util::stream::select(updates, ends);
+        while let Some(event) = events.next().await {
+            match event {
+                Event::Progress(update) => progress(update),
+                Event::Finished(Some((true, _, message))) => return Ok(message),
+                Event::Finished(Some((false, name, message))) => {
+                    return Err(UiError::from_parts(&name, &message));
+                }
+                Event::Finished(None) => break,
+            }
+        }
+        finished_result(&tx).await
+    }
+
+    pub async fn cancel(&self, path: zbus::zvariant::OwnedObjectPath) -> Result<(), UiError> {
+        let tx = TransactionProxy::builder(self.proxy.inner().connection())
+            .path(path)
+            .map_err(UiError::bus)?
+            .build()
+            .await
+            .map_err(UiError::bus)?;
+        tx.cancel().await.map_err(UiError::from_call)
+    }
+}
+
+async fn finished_result(tx: &TransactionProxy<'_>) -> Result<String, UiError> {
+    if tx.state().await.map_err(UiError::bus)? == "succeeded" {
+        Ok(tx.message().await.unwrap_or_default())
+    } else {
+        let name = tx.error_name().await.unwrap_or_default();
+        let message = tx.error_message().await.unwrap_or_default();
+        Err(UiError::from_parts(&name, &message))
+    }
+}
+
+/// A mutation the UI can ask for.
+#[derive(Clone, Debug)]
+pub enum Operation {
+    Check,
+    Update,
+    Rollback(String),
+    Pin(String),
+    Unpin(String),
+    Remove(String),
+    Install(Vec<String>),
+    Uninstall(Vec<String>),
+    ResetPackages,
+    Cleanup { pending: bool, rollback: bool },
+    Reboot,
+}
+
+/// Starts `keel-backend serve` from beside this executable (or from PATH), in its own process
+/// group so closing the window never stops a transaction.
+fn spawn_backend(target: &Target) -> Result<(), UiError> {
+    use std::os::unix::process::CommandExt;
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("keel-backend")))
+        .filter(|path| path.exists());
+    let program = beside.unwrap_or_else(|| PathBuf::from("keel-backend"));
+    std::process::Command::new(&program)
+        .args(target.backend_args())
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(|_| ())
+        .map_err(|err| {
+            UiError::new(
+                gettext("The Keel backend could not be started"),
+                format!("{}: {err}", program.display()),
+            )
+        })
+}
+
+async fn glib_sleep(duration: Duration) {
+    gtk::glib::timeout_future(duration).await;
+}

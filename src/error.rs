@@ -1,0 +1,65 @@
+//! One funnel for everything that can go wrong: a title a person reads, the backend's own sentence
+//! as detail, and whether it was a cancellation (never shown as an error).
+
+use gettextrs::gettext;
+use keel_api::dbus::ERROR_PREFIX;
+
+#[derive(Clone, Debug)]
+pub struct UiError {
+    pub title: String,
+    pub detail: String,
+    /// The backend's error kind (`Busy`, `NotFound`, …) when it came from the backend.
+    pub kind: Option<String>,
+}
+
+impl UiError {
+    pub fn new(title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            detail: detail.into(),
+            kind: None,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.kind.as_deref() == Some("Cancelled")
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.kind.as_deref() == Some("Busy")
+    }
+
+    /// The message bus itself failed (not the backend's answer).
+    pub fn bus(err: zbus::Error) -> Self {
+        Self::new(gettext("Keel cannot reach its backend"), err.to_string())
+    }
+
+    /// A method call's error: the backend's typed errors keep their sentence.
+    pub fn from_call(err: zbus::Error) -> Self {
+        match err {
+            zbus::Error::MethodError(name, message, _) => {
+                Self::from_parts(name.as_str(), message.as_deref().unwrap_or_default())
+            }
+            other => Self::bus(other),
+        }
+    }
+
+    pub fn from_parts(name: &str, message: &str) -> Self {
+        let kind = name
+            .strip_prefix(ERROR_PREFIX)
+            .map(|k| k.trim_start_matches('.').to_owned());
+        let title = match kind.as_deref() {
+            Some("Busy") => gettext("Another Operation Is Running"),
+            Some("NotFound") => gettext("Not Found"),
+            Some("InvalidArgument") => gettext("This Cannot Be Done"),
+            Some("PermissionDenied") => gettext("Permission Denied"),
+            Some("Cancelled") => gettext("Cancelled"),
+            _ => gettext("The Operation Failed"),
+        };
+        Self {
+            title,
+            detail: message.to_owned(),
+            kind,
+        }
+    }
+}
