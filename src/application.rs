@@ -54,7 +54,11 @@ mod imp {
             &self,
             options: &glib::VariantDict,
         ) -> std::ops::ControlFlow<glib::ExitCode> {
-            let target = if let Some(path) = options.lookup::<std::path::PathBuf>("sysroot").ok().flatten() {
+            let target = if let Some(path) = options
+                .lookup::<std::path::PathBuf>("sysroot")
+                .ok()
+                .flatten()
+            {
                 Some(Target::Sysroot(path))
             } else if options.contains("demo") {
                 Some(Target::Demo)
@@ -68,7 +72,11 @@ mod imp {
 
         fn activate(&self) {
             let app = self.obj();
-            let target = self.target.borrow().clone().unwrap_or_else(Target::default_for_host);
+            let target = self
+                .target
+                .borrow()
+                .clone()
+                .unwrap_or_else(Target::default_for_host);
             let window = app
                 .active_window()
                 .unwrap_or_else(|| KeelWindow::new(&app, target).upcast());

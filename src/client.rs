@@ -61,13 +61,22 @@ impl Client {
     /// window.
     pub async fn connect(target: &Target) -> Result<Self, UiError> {
         let conn = zbus::Connection::session().await.map_err(UiError::bus)?;
-        let dbus_proxy = zbus::fdo::DBusProxy::new(&conn).await.map_err(UiError::bus)?;
+        let dbus_proxy = zbus::fdo::DBusProxy::new(&conn)
+            .await
+            .map_err(UiError::bus)?;
         let name = zbus::names::BusName::try_from(dbus::BUS_NAME).expect("a valid bus name");
-        let owned = dbus_proxy.name_has_owner(name.clone()).await.unwrap_or(false);
+        let owned = dbus_proxy
+            .name_has_owner(name.clone())
+            .await
+            .unwrap_or(false);
         if !owned {
             spawn_backend(target)?;
             let mut waited = Duration::ZERO;
-            while !dbus_proxy.name_has_owner(name.clone()).await.unwrap_or(false) {
+            while !dbus_proxy
+                .name_has_owner(name.clone())
+                .await
+                .unwrap_or(false)
+            {
                 if waited > Duration::from_secs(60) {
                     return Err(UiError::new(
                         gettext("The Keel backend did not start"),
@@ -94,17 +103,29 @@ impl Client {
     }
 
     pub async fn diff(&self, from: &str, to: &str) -> Result<PackageDiff, UiError> {
-        let dict = self.proxy.get_diff(from, to).await.map_err(UiError::from_call)?;
+        let dict = self
+            .proxy
+            .get_diff(from, to)
+            .await
+            .map_err(UiError::from_call)?;
         Ok(dbus::parse_diff(&dict))
     }
 
     pub async fn config_diff(&self, deployment: &str) -> Result<ConfigDiff, UiError> {
-        let dict = self.proxy.get_config_diff(deployment).await.map_err(UiError::from_call)?;
+        let dict = self
+            .proxy
+            .get_config_diff(deployment)
+            .await
+            .map_err(UiError::from_call)?;
         Ok(dbus::parse_config_diff(&dict))
     }
 
     pub async fn available_packages(&self) -> Result<Vec<AvailablePackage>, UiError> {
-        let list = self.proxy.list_packages().await.map_err(UiError::from_call)?;
+        let list = self
+            .proxy
+            .list_packages()
+            .await
+            .map_err(UiError::from_call)?;
         Ok(list
             .into_iter()
             .map(|(name, evr, arch, summary)| AvailablePackage {

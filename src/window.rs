@@ -141,7 +141,9 @@ mod imp {
 }
 
 fn id_of(parameter: Option<glib::Variant>) -> String {
-    parameter.and_then(|v| v.get::<String>()).unwrap_or_default()
+    parameter
+        .and_then(|v| v.get::<String>())
+        .unwrap_or_default()
 }
 
 glib::wrapper! {
@@ -189,17 +191,23 @@ impl KeelWindow {
                 #[weak(rename_to = win)]
                 self,
                 #[upgrade_or_panic]
-                move |item| win.deployment_row(item.downcast_ref().expect("deployments")).upcast()
+                move |item| win
+                    .deployment_row(item.downcast_ref().expect("deployments"))
+                    .upcast()
             ),
         );
         let packages = gtk::StringList::new(&[]);
         imp.packages_list
             .bind_model(Some(&packages), |item| package_row(item).upcast());
-        imp.packages_list.set_placeholder(Some(&placeholder_row(&gettext("No packages are layered"))));
+        imp.packages_list
+            .set_placeholder(Some(&placeholder_row(&gettext("No packages are layered"))));
         let history = gio::ListStore::new::<glib::BoxedAnyObject>();
         imp.history_list
             .bind_model(Some(&history), |item| history_row(item).upcast());
-        imp.history_list.set_placeholder(Some(&placeholder_row(&gettext("Nothing has been done yet"))));
+        imp.history_list
+            .set_placeholder(Some(&placeholder_row(&gettext(
+                "Nothing has been done yet",
+            ))));
         let _ = imp.deployments.set(deployments);
         let _ = imp.packages.set(packages);
         let _ = imp.history.set(history);
@@ -210,12 +218,21 @@ impl KeelWindow {
     }
 
     async fn start(&self) {
-        let target = self.imp().target.get().cloned().unwrap_or_else(Target::default_for_host);
-        self.imp().update_row.set_title(&gettext("Connecting to the backend…"));
+        let target = self
+            .imp()
+            .target
+            .get()
+            .cloned()
+            .unwrap_or_else(Target::default_for_host);
+        self.imp()
+            .update_row
+            .set_title(&gettext("Connecting to the backend…"));
         let client = match Client::connect(&target).await {
             Ok(client) => client,
             Err(err) => {
-                self.imp().update_row.set_title(&gettext("Keel’s backend is not available"));
+                self.imp()
+                    .update_row
+                    .set_title(&gettext("Keel’s backend is not available"));
                 self.show_error(&err);
                 return;
             }
@@ -244,8 +261,11 @@ impl KeelWindow {
         }
         if let Ok(history) = client.history().await {
             let store = self.imp().history.get().expect("set up");
-            let items: Vec<glib::BoxedAnyObject> =
-                history.into_iter().rev().map(glib::BoxedAnyObject::new).collect();
+            let items: Vec<glib::BoxedAnyObject> = history
+                .into_iter()
+                .rev()
+                .map(glib::BoxedAnyObject::new)
+                .collect();
             store.splice(0, store.n_items(), &items);
         }
     }
@@ -254,12 +274,15 @@ impl KeelWindow {
         let imp = self.imp();
         // Deployments: replace the model's items; the list follows.
         let store = imp.deployments.get().expect("set up");
-        let items: Vec<KeelDeployment> = status.deployments.iter().map(KeelDeployment::new).collect();
+        let items: Vec<KeelDeployment> =
+            status.deployments.iter().map(KeelDeployment::new).collect();
         store.splice(0, store.n_items(), &items);
 
         // Layered packages of what boots next.
         let next = status.deployments.first();
-        let names: Vec<String> = next.map(|d| d.requested_packages.clone()).unwrap_or_default();
+        let names: Vec<String> = next
+            .map(|d| d.requested_packages.clone())
+            .unwrap_or_default();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let packages = imp.packages.get().expect("set up");
         packages.splice(0, packages.n_items(), &names);
@@ -271,7 +294,8 @@ impl KeelWindow {
                 gettext("This is Keel’s demo system, in {}. Restarts are simulated.")
                     .replace("{}", &status.sysroot)
             } else {
-                gettext("Showing the sysroot in {}, not the running system.").replace("{}", &status.sysroot)
+                gettext("Showing the sysroot in {}, not the running system.")
+                    .replace("{}", &status.sysroot)
             };
             imp.demo_banner.set_title(&text);
             imp.demo_banner.set_revealed(true);
@@ -280,9 +304,17 @@ impl KeelWindow {
         }
 
         // Restart banner when something newer waits for the next boot.
-        match status.deployments.iter().find(|d| d.pending && d.index == 0) {
+        match status
+            .deployments
+            .iter()
+            .find(|d| d.pending && d.index == 0)
+        {
             Some(d) => {
-                let name = format!("{} {}", status.os_name, d.version.clone().unwrap_or_default());
+                let name = format!(
+                    "{} {}",
+                    status.os_name,
+                    d.version.clone().unwrap_or_default()
+                );
                 imp.restart_banner
                     .set_title(&gettext("Restart to use {}").replace("{}", name.trim()));
                 imp.restart_banner.set_revealed(true);
@@ -296,7 +328,10 @@ impl KeelWindow {
         }
         match &status.cached_update {
             Some(update) => {
-                let version = update.version.clone().unwrap_or_else(|| update.checksum.clone());
+                let version = update
+                    .version
+                    .clone()
+                    .unwrap_or_else(|| update.checksum.clone());
                 imp.update_row.set_title(
                     &gettext("{} is available")
                         .replace("{}", &format!("{} {version}", status.os_name)),
@@ -316,8 +351,12 @@ impl KeelWindow {
                 imp.change_rows.replace(rows);
             }
             None => {
-                let booted = status.booted().and_then(|d| d.version.clone()).unwrap_or_default();
-                imp.update_row.set_title(&gettext("The system is up to date"));
+                let booted = status
+                    .booted()
+                    .and_then(|d| d.version.clone())
+                    .unwrap_or_default();
+                imp.update_row
+                    .set_title(&gettext("The system is up to date"));
                 imp.update_row.set_subtitle(
                     &gettext("Running {}").replace("{}", &format!("{} {booted}", status.os_name)),
                 );
@@ -336,7 +375,11 @@ impl KeelWindow {
             .as_ref()
             .map(|s| s.os_name.clone())
             .unwrap_or_default();
-        let version = if d.version().is_empty() { d.short_checksum() } else { d.version() };
+        let version = if d.version().is_empty() {
+            d.short_checksum()
+        } else {
+            d.version()
+        };
         let row = adw::ActionRow::builder()
             .title(format!("{os_name} {version}").trim())
             .subtitle_lines(2)
@@ -364,7 +407,10 @@ impl KeelWindow {
             badges.push(gettext("Rollback"));
         }
         for text in badges {
-            let badge = gtk::Label::builder().label(&text).valign(gtk::Align::Center).build();
+            let badge = gtk::Label::builder()
+                .label(&text)
+                .valign(gtk::Align::Center)
+                .build();
             badge.add_css_class("caption");
             badge.add_css_class("dim-label");
             row.add_suffix(&badge);
@@ -395,7 +441,10 @@ impl KeelWindow {
         if !d.booted() {
             menu.append_item(&item(&gettext("Compare with Booted"), "win.compare"));
         }
-        menu.append_item(&item(&gettext("Local Configuration Changes"), "win.config-diff"));
+        menu.append_item(&item(
+            &gettext("Local Configuration Changes"),
+            "win.config-diff",
+        ));
         if !d.booted() && !d.pinned() {
             menu.append_item(&item(&gettext("Remove"), "win.remove"));
         }
@@ -435,7 +484,12 @@ impl KeelWindow {
         if self.follow(path).await.is_some() {
             let text = match op {
                 Operation::Check => {
-                    let found = self.imp().status.borrow().as_ref().is_some_and(|s| s.cached_update.is_some());
+                    let found = self
+                        .imp()
+                        .status
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|s| s.cached_update.is_some());
                     if found {
                         gettext("An update is available")
                     } else {
@@ -509,7 +563,8 @@ impl KeelWindow {
                     gtk::ApplicationInhibitFlags::LOGOUT | gtk::ApplicationInhibitFlags::SUSPEND,
                     Some(&gettext("The system is being changed")),
                 );
-                imp.inhibit_cookie.replace(Some(cookie));
+                // 0: no session manager to ask (as under a bare X server).
+                imp.inhibit_cookie.replace((cookie > 0).then_some(cookie));
             } else if !busy && let Some(cookie) = imp.inhibit_cookie.take() {
                 app.uninhibit(cookie);
             }
@@ -517,7 +572,8 @@ impl KeelWindow {
     }
 
     async fn cancel(&self) {
-        let (Some(client), Some(path)) = (self.client(), self.imp().running.borrow().clone()) else {
+        let (Some(client), Some(path)) = (self.client(), self.imp().running.borrow().clone())
+        else {
             return;
         };
         if let Err(err) = client.cancel(path).await {
@@ -534,7 +590,14 @@ impl KeelWindow {
                 .deployments
                 .iter()
                 .find(|d| d.rollback)
-                .or_else(|| status.deployments.iter().any(|d| d.pending).then(|| status.booted()).flatten())
+                .or_else(|| {
+                    status
+                        .deployments
+                        .iter()
+                        .any(|d| d.pending)
+                        .then(|| status.booted())
+                        .flatten()
+                })
                 .cloned(),
         };
         let Some(chosen) = chosen else {
@@ -544,7 +607,11 @@ impl KeelWindow {
             ));
             return;
         };
-        let name = format!("{} {}", status.os_name, chosen.version.clone().unwrap_or_default());
+        let name = format!(
+            "{} {}",
+            status.os_name,
+            chosen.version.clone().unwrap_or_default()
+        );
         let dialog = adw::AlertDialog::new(
             Some(&gettext("Roll Back?")),
             Some(
@@ -552,26 +619,39 @@ impl KeelWindow {
                     .replace("{}", name.trim()),
             ),
         );
-        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("rollback", &gettext("_Roll Back"))]);
+        dialog.add_responses(&[
+            ("cancel", &gettext("_Cancel")),
+            ("rollback", &gettext("_Roll Back")),
+        ]);
         dialog.set_response_appearance("rollback", adw::ResponseAppearance::Suggested);
         dialog.set_default_response(Some("rollback"));
         dialog.set_close_response("cancel");
         if dialog.choose_future(Some(self)).await == "rollback" {
-            self.run(Operation::Rollback(target.unwrap_or_default())).await;
+            self.run(Operation::Rollback(target.unwrap_or_default()))
+                .await;
         }
     }
 
     async fn confirm_cleanup(&self) {
         let status = self.imp().status.borrow().clone();
         let Some(status) = status else { return };
-        let removable: Vec<&Deployment> =
-            status.deployments.iter().filter(|d| !d.booted && !d.pinned).collect();
+        let removable: Vec<&Deployment> = status
+            .deployments
+            .iter()
+            .filter(|d| !d.booted && !d.pinned)
+            .collect();
         let body = if removable.is_empty() {
-            gettext("No deployment can be removed: only the booted and pinned ones remain. Unused data in the repository will be pruned.")
+            gettext(
+                "No deployment can be removed: only the booted and pinned ones remain. Unused data in the repository will be pruned.",
+            )
         } else {
             let list: Vec<String> = removable
                 .iter()
-                .map(|d| d.version.clone().unwrap_or_else(|| d.checksum[..10].to_owned()))
+                .map(|d| {
+                    d.version
+                        .clone()
+                        .unwrap_or_else(|| d.checksum[..10].to_owned())
+                })
                 .collect();
             ngettext(
                 "This removes {n} deployment ({list}) and prunes unused data. The booted and pinned deployments stay.",
@@ -582,7 +662,10 @@ impl KeelWindow {
             .replace("{list}", &list.join(", "))
         };
         let dialog = adw::AlertDialog::new(Some(&gettext("Clean Up?")), Some(&body));
-        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("cleanup", &gettext("C_lean Up"))]);
+        dialog.add_responses(&[
+            ("cancel", &gettext("_Cancel")),
+            ("cleanup", &gettext("C_lean Up")),
+        ]);
         dialog.set_response_appearance("cleanup", adw::ResponseAppearance::Destructive);
         dialog.set_close_response("cancel");
         if dialog.choose_future(Some(self)).await == "cleanup" {
@@ -598,7 +681,10 @@ impl KeelWindow {
         let Some(client) = self.client() else { return };
         match client.diff("booted", &id).await {
             Ok(diff) => {
-                let dialog = adw::AlertDialog::new(Some(&gettext("Compared with Booted")), Some(&diff_summary(&diff)));
+                let dialog = adw::AlertDialog::new(
+                    Some(&gettext("Compared with Booted")),
+                    Some(&diff_summary(&diff)),
+                );
                 let list = gtk::ListBox::new();
                 list.add_css_class("boxed-list");
                 list.set_selection_mode(gtk::SelectionMode::None);
@@ -638,7 +724,10 @@ impl KeelWindow {
                 } else {
                     lines.join("\n")
                 };
-                let dialog = adw::AlertDialog::new(Some(&gettext("Local Configuration Changes")), Some(&body));
+                let dialog = adw::AlertDialog::new(
+                    Some(&gettext("Local Configuration Changes")),
+                    Some(&body),
+                );
                 dialog.add_response("close", &gettext("_Close"));
                 dialog.present(Some(self));
             }
@@ -663,18 +752,25 @@ impl KeelWindow {
         let search = gtk::SearchEntry::builder()
             .placeholder_text(gettext("Search packages"))
             .build();
-        search.update_property(&[gtk::accessible::Property::Label(&gettext("Search packages"))]);
+        search.update_property(&[gtk::accessible::Property::Label(&gettext(
+            "Search packages",
+        ))]);
         let list = gtk::ListBox::new();
         list.add_css_class("boxed-list");
         list.set_selection_mode(gtk::SelectionMode::None);
         let (chosen_tx, chosen_rx) = async_channel_like();
         for p in available {
-            let row = adw::ActionRow::builder().title(&p.name).subtitle(format!("{} · {}", p.summary, p.evr)).build();
+            let row = adw::ActionRow::builder()
+                .title(&p.name)
+                .subtitle(format!("{} · {}", p.summary, p.evr))
+                .build();
             let add = gtk::Button::builder()
                 .label(gettext("Add"))
                 .valign(gtk::Align::Center)
                 .build();
-            add.update_property(&[gtk::accessible::Property::Label(&gettext("Add {}").replace("{}", &p.name))]);
+            add.update_property(&[gtk::accessible::Property::Label(
+                &gettext("Add {}").replace("{}", &p.name),
+            )]);
             let tx = chosen_tx.clone();
             let name = p.name.clone();
             let dialog_ref = dialog.downgrade();
@@ -693,7 +789,8 @@ impl KeelWindow {
             let mut child = filter_list.first_child();
             while let Some(widget) = child {
                 if let Some(row) = widget.downcast_ref::<adw::ActionRow>() {
-                    let hay = format!("{} {}", row.title(), row.subtitle().unwrap_or_default()).to_lowercase();
+                    let hay = format!("{} {}", row.title(), row.subtitle().unwrap_or_default())
+                        .to_lowercase();
                     row.set_visible(needle.is_empty() || hay.contains(&needle));
                 }
                 child = widget.next_sibling();
@@ -735,7 +832,10 @@ impl KeelWindow {
     /// Busy: says what is running and offers to wait for it; true when the person chose to wait.
     async fn offer_to_wait(&self, err: &UiError) -> bool {
         let dialog = adw::AlertDialog::new(Some(&err.title), Some(&err.detail));
-        dialog.add_responses(&[("close", &gettext("_Close")), ("wait", &gettext("_Wait and Retry"))]);
+        dialog.add_responses(&[
+            ("close", &gettext("_Close")),
+            ("wait", &gettext("_Wait and Retry")),
+        ]);
         dialog.set_response_appearance("wait", adw::ResponseAppearance::Suggested);
         dialog.set_close_response("close");
         dialog.choose_future(Some(self)).await == "wait"
@@ -766,7 +866,10 @@ impl KeelWindow {
 }
 
 /// A one-slot mailbox shared with a button handler.
-fn async_channel_like() -> (std::rc::Rc<RefCell<Option<String>>>, std::rc::Rc<RefCell<Option<String>>>) {
+fn async_channel_like() -> (
+    std::rc::Rc<RefCell<Option<String>>>,
+    std::rc::Rc<RefCell<Option<String>>>,
+) {
     let slot = std::rc::Rc::new(RefCell::new(None));
     (slot.clone(), slot)
 }
@@ -788,11 +891,15 @@ fn success_message(op: &Operation) -> String {
         Operation::Pin(_) => gettext("Pinned"),
         Operation::Unpin(_) => gettext("Unpinned"),
         Operation::Remove(_) => gettext("Deployment removed"),
-        Operation::Install(names) => gettext("{} will be added at the next boot").replace("{}", &names.join(", ")),
+        Operation::Install(names) => {
+            gettext("{} will be added at the next boot").replace("{}", &names.join(", "))
+        }
         Operation::Uninstall(names) => {
             gettext("{} will be removed at the next boot").replace("{}", &names.join(", "))
         }
-        Operation::ResetPackages => gettext("All layered packages will be removed at the next boot"),
+        Operation::ResetPackages => {
+            gettext("All layered packages will be removed at the next boot")
+        }
         Operation::Cleanup { .. } => gettext("Cleaned up"),
         Operation::Reboot => gettext("Restarted (simulated)"),
     }
@@ -822,13 +929,17 @@ fn package_row(item: &glib::Object) -> adw::ActionRow {
         .action_target(&name.to_variant())
         .build();
     remove.add_css_class("flat");
-    remove.update_property(&[gtk::accessible::Property::Label(&gettext("Remove {}").replace("{}", &name))]);
+    remove.update_property(&[gtk::accessible::Property::Label(
+        &gettext("Remove {}").replace("{}", &name),
+    )]);
     row.add_suffix(&remove);
     row
 }
 
 fn history_row(item: &glib::Object) -> gtk::Widget {
-    let boxed = item.downcast_ref::<glib::BoxedAnyObject>().expect("history entries");
+    let boxed = item
+        .downcast_ref::<glib::BoxedAnyObject>()
+        .expect("history entries");
     let entry = boxed.borrow::<HistoryEntry>();
     let what = operation_name(&entry.operation);
     let versions = match (&entry.from_version, &entry.to_version) {
@@ -844,14 +955,20 @@ fn history_row(item: &glib::Object) -> gtk::Widget {
     let subtitle = format!("{} · {outcome}", relative_date(entry.time));
     match &entry.diff {
         Some(diff) if !diff.is_empty() => {
-            let row = adw::ExpanderRow::builder().title(&title).subtitle(&subtitle).build();
+            let row = adw::ExpanderRow::builder()
+                .title(&title)
+                .subtitle(&subtitle)
+                .build();
             for change in diff_rows(diff) {
                 row.add_row(&change);
             }
             row.upcast()
         }
         _ => {
-            let row = adw::ActionRow::builder().title(&title).subtitle(&subtitle).build();
+            let row = adw::ActionRow::builder()
+                .title(&title)
+                .subtitle(&subtitle)
+                .build();
             if !entry.success {
                 row.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
             }
@@ -881,10 +998,26 @@ fn operation_name(op: &str) -> String {
 /// "12 upgraded, 1 added, 1 removed", localised with plurals.
 pub fn diff_summary(diff: &PackageDiff) -> String {
     let parts: Vec<String> = [
-        (diff.upgraded.len(), ngettext("{} upgraded", "{} upgraded", diff.upgraded.len() as u32)),
-        (diff.downgraded.len(), ngettext("{} downgraded", "{} downgraded", diff.downgraded.len() as u32)),
-        (diff.added.len(), ngettext("{} added", "{} added", diff.added.len() as u32)),
-        (diff.removed.len(), ngettext("{} removed", "{} removed", diff.removed.len() as u32)),
+        (
+            diff.upgraded.len(),
+            ngettext("{} upgraded", "{} upgraded", diff.upgraded.len() as u32),
+        ),
+        (
+            diff.downgraded.len(),
+            ngettext(
+                "{} downgraded",
+                "{} downgraded",
+                diff.downgraded.len() as u32,
+            ),
+        ),
+        (
+            diff.added.len(),
+            ngettext("{} added", "{} added", diff.added.len() as u32),
+        ),
+        (
+            diff.removed.len(),
+            ngettext("{} removed", "{} removed", diff.removed.len() as u32),
+        ),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)
@@ -899,14 +1032,20 @@ pub fn diff_summary(diff: &PackageDiff) -> String {
 
 fn diff_rows(diff: &PackageDiff) -> Vec<adw::ActionRow> {
     let row = |title: &str, subtitle: String| {
-        adw::ActionRow::builder().title(title).subtitle(subtitle).build()
+        adw::ActionRow::builder()
+            .title(title)
+            .subtitle(subtitle)
+            .build()
     };
     let mut rows = Vec::new();
     for c in &diff.upgraded {
         rows.push(row(&c.name, format!("{} → {}", c.old_evr, c.new_evr)));
     }
     for c in &diff.downgraded {
-        rows.push(row(&c.name, gettext("Downgraded: {}").replace("{}", &format!("{} → {}", c.old_evr, c.new_evr))));
+        rows.push(row(
+            &c.name,
+            gettext("Downgraded: {}").replace("{}", &format!("{} → {}", c.old_evr, c.new_evr)),
+        ));
     }
     for p in &diff.added {
         rows.push(row(&p.name, gettext("Added: {}").replace("{}", &p.evr())));

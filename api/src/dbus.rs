@@ -150,15 +150,21 @@ pub fn history_entry(e: &HistoryEntry) -> Dict {
 // ---- reading the records back (the UI's side) ----------------------------------------------------
 
 fn text(d: &Dict, key: &str) -> Option<String> {
-    d.get(key).and_then(|v| <&str>::try_from(v).ok()).map(str::to_owned)
+    d.get(key)
+        .and_then(|v| <&str>::try_from(v).ok())
+        .map(str::to_owned)
 }
 
 fn flag(d: &Dict, key: &str) -> bool {
-    d.get(key).and_then(|v| bool::try_from(v).ok()).unwrap_or(false)
+    d.get(key)
+        .and_then(|v| bool::try_from(v).ok())
+        .unwrap_or(false)
 }
 
 fn number<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
-    d.get(key).and_then(|v| v.try_clone().ok()).and_then(|v| T::try_from(v).ok())
+    d.get(key)
+        .and_then(|v| v.try_clone().ok())
+        .and_then(|v| T::try_from(v).ok())
 }
 
 fn list<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
@@ -238,7 +244,9 @@ pub fn parse_status(d: &Dict) -> SystemStatus {
             checksum: text(&update, "checksum").unwrap_or_default(),
             timestamp: number(&update, "timestamp").unwrap_or_default(),
             downloaded: flag(&update, "downloaded"),
-            diff: list::<Dict>(&update, "diff").map(|d| parse_diff(&d)).unwrap_or_default(),
+            diff: list::<Dict>(&update, "diff")
+                .map(|d| parse_diff(&d))
+                .unwrap_or_default(),
         }),
     }
 }

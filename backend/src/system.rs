@@ -29,6 +29,8 @@ pub const PACKAGE_INDEX_KEY: &str = "keel.packages";
 /// Commit metadata of a layered commit, as rpm-ostree writes them.
 const CLIENT_LAYER_KEY: &str = "rpmostree.clientlayer";
 const LAYERED_PACKAGES_KEY: &str = "rpmostree.packages";
+/// Refs that keep layered deployments' bases alive.
+const BASE_REF_PREFIX: &str = "keel/base/";
 
 pub struct System {
     sysroot: ostree::Sysroot,
@@ -560,12 +562,50 @@ impl System {
         }
     }
 
+    /// Keeps the base commits of layered deployments from being pruned, with one ref each
+    /// (`keel/base/N`, as rpm-ostree keeps `rpmostree/base/N`): re-layering and removing packages
+    /// need the base, and a layered commit only names it as its parent.
+    fn keep_bases(&self, list: &[ostree::Deployment]) -> Result<()> {
+        let repo = self.repo();
+        let mut bases = BTreeSet::new();
+        for d in list {
+            let info = CommitInfo::load(&repo, &d.csum())?;
+            if let (true, Some(parent)) = (info.client_layer, info.parent) {
+                bases.insert(parent);
+            }
+        }
+        let old = repo.list_refs_ext(
+            Some(BASE_REF_PREFIX.trim_end_matches('/')),
+            ostree::RepoListRefsExtFlags::NONE,
+            gio::Cancellable::NONE,
+        )?;
+        for (i, base) in bases.iter().enumerate() {
+            repo.set_ref_immediate(
+                None,
+                &format!("{BASE_REF_PREFIX}{i}"),
+                Some(base),
+                gio::Cancellable::NONE,
+            )?;
+        }
+        for name in old.keys() {
+            let index = name
+                .strip_prefix(BASE_REF_PREFIX)
+                .and_then(|n| n.parse::<usize>().ok());
+            if index.is_none_or(|i| i >= bases.len()) {
+                repo.set_ref_immediate(None, name, None, gio::Cancellable::NONE)?;
+            }
+        }
+        Ok(())
+    }
+
     fn write(
         &self,
         list: &[ostree::Deployment],
         postclean: bool,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<()> {
+        self.keep_bases(list)
+            .context("Keeping the base images of layered deployments")?;
         let opts = ostree::SysrootWriteDeploymentsOpts {
             do_postclean: postclean,
         };

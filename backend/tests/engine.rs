@@ -314,3 +314,23 @@ fn demo_remove_deletes_immutable_deployments() {
     assert!(out.status.success(), "{}", common::text(&out));
     assert!(!demo.root().exists());
 }
+
+#[test]
+fn layering_on_a_rolled_back_deployment_keeps_its_base() {
+    // The base of a layered deployment must survive pruning even when no plain deployment of it
+    // is left: here the rolled-back version 2 is replaced by its layered form.
+    let demo = Demo::new();
+    demo.ok(&["update"]);
+    demo.ok(&["reboot"]);
+    demo.ok(&["rollback"]);
+    demo.ok(&["install", "htop"]);
+    demo.ok(&["cleanup", "--repo"]);
+    demo.ok(&["uninstall", "htop"]);
+    let status = demo.status();
+    assert_eq!(
+        status.deployments[0].version.as_deref(),
+        Some("41.20261112.0")
+    );
+    assert!(status.deployments[0].layered_packages.is_empty());
+    demo.assert_agrees_with_ostree();
+}

@@ -58,12 +58,14 @@ def accessible_name(node):
 
 
 def find_all(root, role=None, name=None):
-    """Every showing descendant with that role name (e.g. "button") and accessible name."""
+    """Every showing descendant with that role name (e.g. "button", or a tuple of them) and
+    accessible name."""
+    roles = (role,) if isinstance(role, str) else role
 
     def matches(node):
         return (
             node is not None
-            and (role is None or node.getRoleName() == role)
+            and (roles is None or node.getRoleName() in roles)
             and (name is None or accessible_name(node) == name)
             and showing(node)
         )

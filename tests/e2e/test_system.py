@@ -1,0 +1,224 @@
+"""The whole story on the demo system, through the accessibility tree: check, update (watching the
+progress bar), restart, roll back, pin, unpin, add a layered package, remove it. After each step the
+real state is read with `keel-backend status --json` and `ostree admin status`."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from keel_ui import REPO, Keel, find, find_all, key, press, screenshot, wait_for
+
+# libadwaita's dialogs show up as one of these roles.
+DIALOG = ("dialog", "alert", "alert dialog")
+BACKEND = os.environ.get("KEEL_BACKEND_BIN", str(REPO / "target" / "debug" / "keel-backend"))
+
+
+class Demo:
+    """A fresh demo system in a private XDG data home (where `keel --demo` looks), its remote
+    served over HTTP on 127.0.0.1 with a small delay per request, as a real mirror would be."""
+
+    def __init__(self, delay=0.02):
+        self.home = tempfile.mkdtemp(prefix="keel-e2e-")
+        self.dir = os.path.join(self.home, "keel", "demo")
+        self.sysroot = os.path.join(self.dir, "sysroot")
+        subprocess.run([BACKEND, "demo", "init", "--dir", self.dir], check=True, capture_output=True)
+        self.server = subprocess.Popen(
+            ["python3", str(REPO / "backend" / "tests" / "slow_http.py"), str(delay),
+             os.path.join(self.dir, "remote")],
+            stdout=subprocess.PIPE, text=True,
+        )
+        self.set_remote(f"http://127.0.0.1:{int(self.server.stdout.readline())}")
+
+    def set_remote(self, url):
+        repo = os.path.join(self.sysroot, "ostree", "repo")
+        subprocess.run(["ostree", f"--repo={repo}", "remote", "delete", "keeldemo"], check=True)
+        subprocess.run(["ostree", f"--repo={repo}", "remote", "add", "--no-gpg-verify", "keeldemo", url],
+                       check=True)
+
+    def stop(self):
+        self.server.terminate()
+        self.server.wait()
+
+    @property
+    def env(self):
+        return {"XDG_DATA_HOME": self.home}
+
+    def status(self):
+        out = subprocess.run(
+            [BACKEND, "--sysroot", self.sysroot, "status", "--json"],
+            check=True, capture_output=True, text=True,
+        )
+        return json.loads(out.stdout)
+
+    def ostree_status(self):
+        return subprocess.run(
+            ["ostree", "admin", "status", f"--sysroot={self.sysroot}"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+
+    def versions(self):
+        return [d["version"] for d in self.status()["deployments"]]
+
+    def wait_versions(self, expected):
+        wait_for(f"deployments {expected}", lambda: self.versions() == expected)
+        # libostree's own view agrees, in the same order.
+        listed = [line.split("Version: ")[1] for line in self.ostree_status().splitlines() if "Version: " in line]
+        assert listed == expected
+
+
+def progress_value(window):
+    bars = find_all(window, "progress bar")
+    return bars[0].queryValue().currentValue if bars else None
+
+
+@pytest.fixture
+def demo():
+    demo = Demo()
+    yield demo
+    demo.stop()
+
+
+def test_update_restart_rollback_pin_and_packages(demo):
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        assert demo.versions() == ["41.20261112.0", "41.20261101.0"]
+        screenshot("system")
+
+        press(find(window, "button", "Check for Updates"))
+        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=30)
+        find(window, "label", "12 upgraded, 1 added, 1 removed")
+        screenshot("update-available")
+
+        press(find(window, "button", "Update"))
+        seen = []
+
+        def done():
+            value = progress_value(window)
+            if value is not None:
+                seen.append(value)
+            return find_all(window, "label", "Restart to use Keel Demo OS 41.20261125.0")
+
+        wait_for("the update to finish", done, timeout=60, interval=0.02)
+        assert seen, "the progress bar was shown"
+        assert all(a <= b for a, b in zip(seen, seen[1:])), f"progress went down: {seen}"
+        demo.wait_versions(["41.20261125.0", "41.20261112.0", "41.20261101.0"])
+        screenshot("restart-banner")
+
+        press(find(window, "button", "Restart"))
+        wait_for("the restart (simulated)", lambda: demo.status()["deployments"][0]["booted"])
+        find(window, "label", "The system is up to date", timeout=30)
+
+        press(find(window, "button", "Roll Back…"))
+        dialog = find(keel.app, DIALOG, "Roll Back?")
+        find(dialog, "label", "Keel Demo OS 41.20261112.0 will start at the next boot. "
+             "Nothing is deleted: the other deployments stay available.")
+        screenshot("rollback-dialog")
+        press(find(dialog, "button", "Roll Back"))
+        demo.wait_versions(["41.20261112.0", "41.20261125.0", "41.20261101.0"])
+
+        press(find(window, "toggle button", "Actions for 41.20261101.0"))
+        press(find(keel.app, "menu item", "Pin"))
+        wait_for("the pin", lambda: demo.status()["deployments"][2]["pinned"])
+        assert "Pinned: yes" in demo.ostree_status()
+        find(window, "image", "Pinned")
+        screenshot("pinned")
+        press(find(window, "toggle button", "Actions for 41.20261101.0"))
+        press(find(keel.app, "menu item", "Unpin"))
+        wait_for("the unpin", lambda: not demo.status()["deployments"][2]["pinned"])
+
+        press(find(window, "page tab", "Packages"))
+        find(window, "label", "No packages are layered")
+        press(find(window, "button", "Add…"))
+        row = find(keel.app, "list item", "htop", timeout=30)
+        screenshot("add-packages")
+        press(find(row, "button", "Add"))
+        wait_for("htop to be layered", lambda: demo.status()["deployments"][0]["layered_packages"] == ["htop"])
+        find(window, "label", "htop", timeout=30)
+        screenshot("packages")
+        press(find(window, "button", "Remove htop"))
+        try:
+            wait_for("htop to be removed", lambda: demo.status()["deployments"][0]["requested_packages"] == [])
+        except Exception:
+            screenshot("debug-remove")
+            print(subprocess.run([BACKEND, "--sysroot", demo.sysroot, "history"], capture_output=True, text=True).stdout)
+            print(json.dumps([(d["version"], d["requested_packages"], d["booted"]) for d in demo.status()["deployments"]]))
+            raise
+
+        press(find(window, "page tab", "History"))
+        find(window, "label", "Add Packages")
+        screenshot("history")
+    finally:
+        keel.close()
+
+
+def test_backend_errors_appear_as_a_dialog(demo):
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        demo.set_remote("http://127.0.0.1:9")
+        press(find(window, "button", "Check for Updates"))
+        dialog = find(keel.app, DIALOG, "The Operation Failed", timeout=30)
+        message = [n.name for n in find_all(dialog, "label") if "cannot be reached" in n.name]
+        assert message, "the backend's sentence is shown"
+        screenshot("error-dialog")
+        press(find(dialog, "button", "Close"))
+    finally:
+        keel.close()
+
+
+def test_narrow_window_uses_the_bottom_switcher(demo):
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        subprocess.run(["xdotool", "search", "--sync", "--name", "^Keel$", "windowsize", "360", "720"],
+                       check=True)
+        time.sleep(0.5)
+        # The bottom view switcher bar appears, with its three pages.
+        wait_for("the bottom switcher", lambda: len(find_all(window, "page tab", "History")) >= 1)
+        screenshot("narrow")
+    finally:
+        keel.close()
+
+
+def test_german(demo):
+    keel = Keel("--demo", env={**demo.env, "LANGUAGE": "de", "LANG": "de_DE.UTF-8"})
+    try:
+        window = keel.window()
+        find(window, "label", "Das System ist aktuell", timeout=60)
+        screenshot("german")
+    finally:
+        keel.close()
+
+
+def test_window_opened_mid_update_shows_its_progress():
+    demo = Demo(delay=0.15)
+    backend = None
+    keel = None
+    try:
+        backend = subprocess.Popen([BACKEND, "--demo", "serve"], env={**os.environ, **demo.env})
+        call = ["gdbus", "call", "--session", "--dest", "io.github.keelapp.Keel.Backend",
+                "--object-path", "/io/github/keelapp/Keel/Backend", "--method"]
+        wait_for("the backend", lambda: subprocess.run(
+            call + ["io.github.keelapp.Keel.Backend1.GetStatus"], capture_output=True).returncode == 0)
+        subprocess.run(call + ["io.github.keelapp.Keel.Backend1.Update", "{}"], check=True, capture_output=True)
+        keel = Keel("--demo", env=demo.env)
+        window = keel.window()
+        find(window, "progress bar", "Progress", timeout=30)
+        find(window, "button", "Cancel")
+        screenshot("opened-mid-update")
+        find(window, "label", "Restart to use Keel Demo OS 41.20261125.0", timeout=90)
+    finally:
+        if keel:
+            keel.close()
+        if backend:
+            backend.terminate()
+            backend.wait()
+        demo.stop()
