@@ -10,6 +10,9 @@ pub const APP_ID: &str = if DEVEL {
     "io.github.keelapp.Keel"
 };
 
+/// GSettings schema: one for every profile.
+pub const SCHEMA_ID: &str = "io.github.keelapp.Keel";
+
 /// Resources are registered under the stable id whatever the profile.
 pub const RESOURCE_BASE: &str = "/io/github/keelapp/Keel/";
 

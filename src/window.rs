@@ -57,6 +57,7 @@ mod imp {
         pub running: RefCell<Option<zbus::zvariant::OwnedObjectPath>>,
         pub change_rows: RefCell<Vec<adw::ActionRow>>,
         pub inhibit_cookie: RefCell<Option<u32>>,
+        pub settings: OnceCell<gio::Settings>,
     }
 
     #[glib::object_subclass]
@@ -131,11 +132,18 @@ mod imp {
                 obj.add_css_class("devel");
             }
             obj.setup_lists();
+            obj.restore_size();
         }
     }
 
     impl WidgetImpl for KeelWindow {}
-    impl WindowImpl for KeelWindow {}
+
+    impl WindowImpl for KeelWindow {
+        fn close_request(&self) -> glib::Propagation {
+            self.obj().save_size();
+            self.parent_close_request()
+        }
+    }
     impl ApplicationWindowImpl for KeelWindow {}
     impl AdwApplicationWindowImpl for KeelWindow {}
 }
@@ -180,6 +188,41 @@ impl KeelWindow {
             async move { win.start().await }
         ));
         win
+    }
+
+    /// The window's size is remembered between runs (GSettings; absent schema: defaults).
+    fn settings(&self) -> Option<&gio::Settings> {
+        let imp = self.imp();
+        if imp.settings.get().is_none() {
+            let source = gio::SettingsSchemaSource::default()?;
+            source.lookup(config::SCHEMA_ID, true)?;
+            let _ = imp.settings.set(gio::Settings::new(config::SCHEMA_ID));
+        }
+        imp.settings.get()
+    }
+
+    fn restore_size(&self) {
+        let Some(settings) = self.settings() else {
+            tracing::warn!(
+                "the {} schema is not installed; window size is not remembered",
+                config::SCHEMA_ID
+            );
+            return;
+        };
+        self.set_default_size(settings.int("window-width"), settings.int("window-height"));
+        if settings.boolean("is-maximized") {
+            self.maximize();
+        }
+    }
+
+    fn save_size(&self) {
+        let Some(settings) = self.settings() else {
+            return;
+        };
+        let (width, height) = self.default_size();
+        let _ = settings.set_int("window-width", width);
+        let _ = settings.set_int("window-height", height);
+        let _ = settings.set_boolean("is-maximized", self.is_maximized());
     }
 
     fn setup_lists(&self) {
@@ -272,6 +315,8 @@ impl KeelWindow {
 
     fn show_status(&self, status: SystemStatus) {
         let imp = self.imp();
+        // The rows read the OS name from here, so it is set before the model changes.
+        imp.status.replace(Some(status.clone()));
         // Deployments: replace the model's items; the list follows.
         let store = imp.deployments.get().expect("set up");
         let items: Vec<KeelDeployment> =
@@ -364,7 +409,6 @@ impl KeelWindow {
                 imp.changes_row.set_visible(false);
             }
         }
-        imp.status.replace(Some(status));
     }
 
     fn deployment_row(&self, d: &KeelDeployment) -> adw::ActionRow {
@@ -758,7 +802,8 @@ impl KeelWindow {
         let list = gtk::ListBox::new();
         list.add_css_class("boxed-list");
         list.set_selection_mode(gtk::SelectionMode::None);
-        let (chosen_tx, chosen_rx) = async_channel_like();
+        // Which package was chosen, written by a row's button and read when the dialog closes.
+        let chosen: std::rc::Rc<RefCell<Option<String>>> = Default::default();
         for p in available {
             let row = adw::ActionRow::builder()
                 .title(&p.name)
@@ -771,7 +816,7 @@ impl KeelWindow {
             add.update_property(&[gtk::accessible::Property::Label(
                 &gettext("Add {}").replace("{}", &p.name),
             )]);
-            let tx = chosen_tx.clone();
+            let tx = chosen.clone();
             let name = p.name.clone();
             let dialog_ref = dialog.downgrade();
             add.connect_clicked(move |_| {
@@ -824,7 +869,8 @@ impl KeelWindow {
         });
         dialog.present(Some(self));
         let _ = closed_rx.recv().await;
-        if let Some(name) = chosen_rx.take() {
+        let choice = chosen.take();
+        if let Some(name) = choice {
             self.run(Operation::Install(vec![name])).await;
         }
     }
@@ -863,15 +909,6 @@ impl KeelWindow {
     fn toast(&self, text: &str) {
         self.imp().toasts.add_toast(adw::Toast::new(text));
     }
-}
-
-/// A one-slot mailbox shared with a button handler.
-fn async_channel_like() -> (
-    std::rc::Rc<RefCell<Option<String>>>,
-    std::rc::Rc<RefCell<Option<String>>>,
-) {
-    let slot = std::rc::Rc::new(RefCell::new(None));
-    (slot.clone(), slot)
 }
 
 /// A one-shot signal from a GTK callback to an async function.

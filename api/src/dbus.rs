@@ -41,7 +41,7 @@ impl Builder {
     }
 }
 
-fn package(p: &Package) -> (String, String, String, String, String) {
+fn package(p: &Package) -> PackageTuple {
     (
         p.name.clone(),
         p.epoch.clone(),
@@ -51,7 +51,7 @@ fn package(p: &Package) -> (String, String, String, String, String) {
     )
 }
 
-fn packages(list: &[Package]) -> Vec<(String, String, String, String, String)> {
+fn packages(list: &[Package]) -> Vec<PackageTuple> {
     list.iter().map(package).collect()
 }
 
@@ -171,7 +171,10 @@ fn list<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
     number(d, key)
 }
 
-fn parse_packages(v: Option<Vec<(String, String, String, String, String)>>) -> Vec<Package> {
+/// A package as D-Bus carries it: (name, epoch, version, release, arch).
+type PackageTuple = (String, String, String, String, String);
+
+fn parse_packages(v: Option<Vec<PackageTuple>>) -> Vec<Package> {
     v.unwrap_or_default()
         .into_iter()
         .map(|(name, epoch, version, release, arch)| Package {

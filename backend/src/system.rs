@@ -91,9 +91,12 @@ impl System {
         self.sysroot.repo()
     }
 
-    /// Re-reads the sysroot when another program changed it.
+    /// Re-reads the sysroot when another program changed it, and the repository's configuration
+    /// (remotes may have been edited, e.g. with `ostree remote add`). True when deployments changed.
     pub fn reload(&self) -> Result<bool> {
-        Ok(self.sysroot.load_if_changed(gio::Cancellable::NONE)?)
+        let changed = self.sysroot.load_if_changed(gio::Cancellable::NONE)?;
+        self.repo().reload_config(gio::Cancellable::NONE)?;
+        Ok(changed)
     }
 
     fn state_dir(&self) -> PathBuf {
@@ -112,7 +115,7 @@ impl System {
             ));
         }
         // Another process may have changed things since we last looked.
-        self.sysroot.load_if_changed(gio::Cancellable::NONE)?;
+        self.reload()?;
         Ok(Locked(&self.sysroot))
     }
 

@@ -102,10 +102,19 @@ def find(root, role=None, name=None, timeout=20.0):
 
 
 def press(node):
-    """Activates a control the way a screen reader user would: its first action."""
-    action = node.queryAction()
-    assert action.nActions > 0, f"{node.getRoleName()} {node.name!r} has no action"
-    action.doAction(0)
+    """Activates a control the way a screen reader user would: its first action, or, for controls
+    that offer none (libadwaita's button rows), focus and the Enter key."""
+    try:
+        action = node.queryAction()
+        count = action.nActions
+    except NotImplementedError:
+        count = 0
+    if count > 0:
+        action.doAction(0)
+        return
+    assert node.queryComponent().grabFocus(), f"{node.getRoleName()} {node.name!r} takes no focus"
+    wait_for("the focus", lambda: node.getState().contains(pyatspi.STATE_FOCUSED), timeout=5)
+    key("Return")
 
 
 def key(*keys):
@@ -144,6 +153,30 @@ class Keel:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        stop_backend()
+
+
+BACKEND_NAME = "io.github.keelapp.Keel.Backend"
+
+
+def _bus_call(*args):
+    return subprocess.run(
+        ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
+         "--object-path", "/org/freedesktop/DBus", "--method", *args],
+        capture_output=True, text=True,
+    )
+
+
+def stop_backend():
+    """Stops the backend Keel started (it outlives the window by design), so the next test gets
+    its own."""
+    out = _bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", BACKEND_NAME)
+    if out.returncode != 0:
+        return
+    pid = int(out.stdout.strip().strip("(),").split()[-1])
+    os.kill(pid, 15)
+    wait_for("the backend to stop", lambda: _bus_call(
+        "org.freedesktop.DBus.NameHasOwner", BACKEND_NAME).stdout.strip() == "(false,)")
 
 
 def screenshot(name):

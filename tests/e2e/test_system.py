@@ -174,16 +174,36 @@ def test_backend_errors_appear_as_a_dialog(demo):
 
 
 def test_narrow_window_uses_the_bottom_switcher(demo):
-    keel = Keel("--demo", env=demo.env)
+    # The remembered window size (GSettings, keyfile backend in a private config home) opens
+    # Keel at phone width.
+    config = tempfile.mkdtemp(prefix="keel-config-")
+    os.makedirs(os.path.join(config, "glib-2.0", "settings"))
+    with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
+        f.write("[io/github/keelapp/Keel]\nwindow-width=360\nwindow-height=720\n")
+    env = {**demo.env, "XDG_CONFIG_HOME": config, "GSETTINGS_BACKEND": "keyfile"}
+    keel = Keel("--demo", env=env)
     try:
         window = keel.window()
         find(window, "label", "The system is up to date", timeout=60)
-        subprocess.run(["xdotool", "search", "--sync", "--name", "^Keel$", "windowsize", "360", "720"],
-                       check=True)
-        time.sleep(0.5)
-        # The bottom view switcher bar appears, with its three pages.
-        wait_for("the bottom switcher", lambda: len(find_all(window, "page tab", "History")) >= 1)
+        wait_for("a narrow window", lambda: window.queryComponent().getExtents(0).width <= 400)
+        # The header shows the window title instead of the switcher, which moves to the bottom bar.
+        find(window, "label", "Keel")
         screenshot("narrow")
+        press(find(window, "page tab", "History"))
+        find(window, "label", "Past Operations")
+        screenshot("narrow-history")
+    finally:
+        keel.close()
+
+
+def test_dark_style(demo):
+    keel = Keel("--demo", env={**demo.env, "ADW_DEBUG_COLOR_SCHEME": "prefer-dark"})
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        press(find(window, "button", "Check for Updates"))
+        find(window, "button", "Update", timeout=30)
+        screenshot("system-dark")
     finally:
         keel.close()
 
@@ -218,7 +238,7 @@ def test_window_opened_mid_update_shows_its_progress():
     finally:
         if keel:
             keel.close()
-        if backend:
+        if backend and backend.poll() is None:
             backend.terminate()
             backend.wait()
         demo.stop()
