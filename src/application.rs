@@ -115,9 +115,37 @@ impl KeelApplication {
         let about = gio::ActionEntry::builder("about")
             .activate(|app: &Self, _, _| app.show_about())
             .build();
-        self.add_action_entries([quit, about]);
+        let preferences = gio::ActionEntry::builder("preferences")
+            .activate(|app: &Self, _, _| app.show_preferences())
+            .build();
+        self.add_action_entries([quit, about, preferences]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
+        self.set_accels_for_action("app.preferences", &["<Control>comma"]);
+        self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
+    }
+
+    fn show_preferences(&self) {
+        let Some(settings) = crate::window::settings() else {
+            return;
+        };
+        let dialog = adw::PreferencesDialog::new();
+        let page = adw::PreferencesPage::new();
+        let group = adw::PreferencesGroup::builder().title(gettext("Updates")).build();
+        let auto = adw::SwitchRow::builder()
+            .title(gettext("Check for Updates Automatically"))
+            .subtitle(gettext("Only the list of changes is downloaded; nothing is installed"))
+            .build();
+        settings.bind("check-updates-automatically", &auto, "active").build();
+        let hours = adw::SpinRow::with_range(1.0, 168.0, 1.0);
+        hours.set_title(&gettext("Hours Between Checks"));
+        settings.bind("check-updates-interval", &hours, "value").build();
+        auto.bind_property("active", &hours, "sensitive").sync_create().build();
+        group.add(&auto);
+        group.add(&hours);
+        page.add(&group);
+        dialog.add(&page);
+        dialog.present(self.active_window().as_ref());
     }
 
     fn show_about(&self) {

@@ -161,6 +161,13 @@ glib::wrapper! {
                     gtk::ConstraintTarget, gtk::Native, gtk::Root, gtk::ShortcutManager;
 }
 
+/// Keel's settings; None when the schema is not installed (then defaults apply, nothing is saved).
+pub fn settings() -> Option<gio::Settings> {
+    let source = gio::SettingsSchemaSource::default()?;
+    source.lookup(config::SCHEMA_ID, true)?;
+    Some(gio::Settings::new(config::SCHEMA_ID))
+}
+
 /// Actions that change the system: off while a transaction runs.
 const MUTATIONS: &[&str] = &[
     "win.check",
@@ -190,15 +197,37 @@ impl KeelWindow {
         win
     }
 
-    /// The window's size is remembered between runs (GSettings; absent schema: defaults).
     fn settings(&self) -> Option<&gio::Settings> {
         let imp = self.imp();
         if imp.settings.get().is_none() {
-            let source = gio::SettingsSchemaSource::default()?;
-            source.lookup(config::SCHEMA_ID, true)?;
-            let _ = imp.settings.set(gio::Settings::new(config::SCHEMA_ID));
+            let _ = imp.settings.set(settings()?);
         }
         imp.settings.get()
+    }
+
+    /// Checks for updates by itself when the person asked for it and the last check is older than
+    /// the interval; looks again every ten minutes while the window is open.
+    fn schedule_update_checks(&self) {
+        let win = self.downgrade();
+        let tick = move || {
+            let Some(win) = win.upgrade() else {
+                return glib::ControlFlow::Break;
+            };
+            let Some(settings) = win.settings().cloned() else {
+                return glib::ControlFlow::Break;
+            };
+            let now = glib::real_time() / 1_000_000;
+            let interval = i64::from(settings.uint("check-updates-interval")) * 3600;
+            let due = now - settings.int64("last-update-check") >= interval;
+            if settings.boolean("check-updates-automatically") && due && win.imp().running.borrow().is_none() {
+                let _ = settings.set_int64("last-update-check", now);
+                glib::spawn_future_local(async move { win.run(Operation::Check).await });
+            }
+            glib::ControlFlow::Continue
+        };
+        let first = tick.clone();
+        first();
+        glib::timeout_add_seconds_local(600, tick);
     }
 
     fn restore_size(&self) {
@@ -240,8 +269,15 @@ impl KeelWindow {
             ),
         );
         let packages = gtk::StringList::new(&[]);
-        imp.packages_list
-            .bind_model(Some(&packages), |item| package_row(item).upcast());
+        imp.packages_list.bind_model(
+            Some(&packages),
+            glib::clone!(
+                #[weak(rename_to = win)]
+                self,
+                #[upgrade_or_panic]
+                move |item| win.package_row(item).upcast()
+            ),
+        );
         imp.packages_list
             .set_placeholder(Some(&placeholder_row(&gettext("No packages are layered"))));
         let history = gio::ListStore::new::<glib::BoxedAnyObject>();
@@ -282,6 +318,7 @@ impl KeelWindow {
         };
         self.imp().client.replace(Some(client.clone()));
         self.refresh().await;
+        self.schedule_update_checks();
         // A transaction started earlier (by another window or before a restart of Keel).
         if let Some(path) = client.active_transaction().await {
             self.follow(path).await;
@@ -503,6 +540,44 @@ impl KeelWindow {
             &gettext("Actions for {}").replace("{}", &version),
         )]);
         row.add_suffix(&button);
+        row
+    }
+
+    /// A layered package, with where it stands: present now, or changing at the next boot.
+    fn package_row(&self, item: &glib::Object) -> adw::ActionRow {
+        let name = item
+            .downcast_ref::<gtk::StringObject>()
+            .map(|s| s.string().to_string())
+            .unwrap_or_default();
+        let status = self.imp().status.borrow();
+        let present = status
+            .as_ref()
+            .and_then(|s| s.booted())
+            .is_some_and(|d| d.layered_packages.contains(&name));
+        let requested = status
+            .as_ref()
+            .and_then(|s| s.deployments.first())
+            .is_some_and(|d| d.requested_packages.contains(&name));
+        let subtitle = match (present, requested) {
+            (true, true) => gettext("Layered"),
+            (false, true) => gettext("Added at the next boot"),
+            _ => gettext("Removed at the next boot"),
+        };
+        let row = adw::ActionRow::builder().title(&name).subtitle(subtitle).build();
+        if requested {
+            let remove = gtk::Button::builder()
+                .icon_name("user-trash-symbolic")
+                .valign(gtk::Align::Center)
+                .tooltip_text(gettext("Remove"))
+                .action_name("win.uninstall")
+                .action_target(&name.to_variant())
+                .build();
+            remove.add_css_class("flat");
+            remove.update_property(&[gtk::accessible::Property::Label(
+                &gettext("Remove {}").replace("{}", &name),
+            )]);
+            row.add_suffix(&remove);
+        }
         row
     }
 
@@ -950,27 +1025,6 @@ fn placeholder_row(text: &str) -> gtk::Label {
         .build();
     label.add_css_class("dim-label");
     label
-}
-
-fn package_row(item: &glib::Object) -> adw::ActionRow {
-    let name = item
-        .downcast_ref::<gtk::StringObject>()
-        .map(|s| s.string().to_string())
-        .unwrap_or_default();
-    let row = adw::ActionRow::builder().title(&name).build();
-    let remove = gtk::Button::builder()
-        .icon_name("user-trash-symbolic")
-        .valign(gtk::Align::Center)
-        .tooltip_text(gettext("Remove"))
-        .action_name("win.uninstall")
-        .action_target(&name.to_variant())
-        .build();
-    remove.add_css_class("flat");
-    remove.update_property(&[gtk::accessible::Property::Label(
-        &gettext("Remove {}").replace("{}", &name),
-    )]);
-    row.add_suffix(&remove);
-    row
 }
 
 fn history_row(item: &glib::Object) -> gtk::Widget {

@@ -179,7 +179,7 @@ def test_narrow_window_uses_the_bottom_switcher(demo):
     config = tempfile.mkdtemp(prefix="keel-config-")
     os.makedirs(os.path.join(config, "glib-2.0", "settings"))
     with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
-        f.write("[io/github/keelapp/Keel]\nwindow-width=360\nwindow-height=720\n")
+        f.write("[io/github/keelapp/Keel]\nwindow-width=360\nwindow-height=720\ncheck-updates-automatically=false\n")
     env = {**demo.env, "XDG_CONFIG_HOME": config, "GSETTINGS_BACKEND": "keyfile"}
     keel = Keel("--demo", env=env)
     try:
@@ -242,3 +242,19 @@ def test_window_opened_mid_update_shows_its_progress():
             backend.terminate()
             backend.wait()
         demo.stop()
+
+
+def test_automatic_check_finds_the_update(demo):
+    config = tempfile.mkdtemp(prefix="keel-config-")
+    env = {**demo.env, "XDG_CONFIG_HOME": config, "GSETTINGS_BACKEND": "keyfile"}
+    keel = Keel("--demo", env=env)
+    try:
+        window = keel.window()
+        # No button pressed: the default settings check at start.
+        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=60)
+        key("ctrl+comma")
+        find(keel.app, "label", "Check for Updates Automatically")
+        screenshot("preferences")
+        key("Escape")
+    finally:
+        keel.close()
