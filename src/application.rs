@@ -131,16 +131,26 @@ impl KeelApplication {
         };
         let dialog = adw::PreferencesDialog::new();
         let page = adw::PreferencesPage::new();
-        let group = adw::PreferencesGroup::builder().title(gettext("Updates")).build();
+        let group = adw::PreferencesGroup::builder()
+            .title(gettext("Updates"))
+            .build();
         let auto = adw::SwitchRow::builder()
             .title(gettext("Check for Updates Automatically"))
-            .subtitle(gettext("Only the list of changes is downloaded; nothing is installed"))
+            .subtitle(gettext(
+                "Only the list of changes is downloaded; nothing is installed",
+            ))
             .build();
-        settings.bind("check-updates-automatically", &auto, "active").build();
+        settings
+            .bind("check-updates-automatically", &auto, "active")
+            .build();
         let hours = adw::SpinRow::with_range(1.0, 168.0, 1.0);
         hours.set_title(&gettext("Hours Between Checks"));
-        settings.bind("check-updates-interval", &hours, "value").build();
-        auto.bind_property("active", &hours, "sensitive").sync_create().build();
+        settings
+            .bind("check-updates-interval", &hours, "value")
+            .build();
+        auto.bind_property("active", &hours, "sensitive")
+            .sync_create()
+            .build();
         group.add(&auto);
         group.add(&hours);
         page.add(&group);

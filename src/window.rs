@@ -219,7 +219,10 @@ impl KeelWindow {
             let now = glib::real_time() / 1_000_000;
             let interval = i64::from(settings.uint("check-updates-interval")) * 3600;
             let due = now - settings.int64("last-update-check") >= interval;
-            if settings.boolean("check-updates-automatically") && due && win.imp().running.borrow().is_none() {
+            if settings.boolean("check-updates-automatically")
+                && due
+                && win.imp().running.borrow().is_none()
+            {
                 let _ = settings.set_int64("last-update-check", now);
                 glib::spawn_future_local(async move { win.run(Operation::Check).await });
             }
@@ -563,7 +566,10 @@ impl KeelWindow {
             (false, true) => gettext("Added at the next boot"),
             _ => gettext("Removed at the next boot"),
         };
-        let row = adw::ActionRow::builder().title(&name).subtitle(subtitle).build();
+        let row = adw::ActionRow::builder()
+            .title(&name)
+            .subtitle(subtitle)
+            .build();
         if requested {
             let remove = gtk::Button::builder()
                 .icon_name("user-trash-symbolic")
