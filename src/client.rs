@@ -126,15 +126,7 @@ impl Client {
             .list_packages()
             .await
             .map_err(UiError::from_call)?;
-        Ok(list
-            .into_iter()
-            .map(|(name, evr, arch, summary)| AvailablePackage {
-                name,
-                evr,
-                arch,
-                summary,
-            })
-            .collect())
+        Ok(list.into_iter().map(AvailablePackage::from).collect())
     }
 
     /// Calls `changed` whenever the system changes (here or by another program).

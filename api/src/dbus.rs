@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use crate::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
-use crate::packages::{Package, PackageChange, PackageDiff};
+use crate::packages::{Package, PackageChange, PackageDiff, PackageTuple};
 
 pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
 pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
@@ -171,19 +171,10 @@ fn list<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
     number(d, key)
 }
 
-/// A package as D-Bus carries it: (name, epoch, version, release, arch).
-type PackageTuple = (String, String, String, String, String);
-
 fn parse_packages(v: Option<Vec<PackageTuple>>) -> Vec<Package> {
     v.unwrap_or_default()
         .into_iter()
-        .map(|(name, epoch, version, release, arch)| Package {
-            name,
-            epoch,
-            version,
-            release,
-            arch,
-        })
+        .map(Package::from)
         .collect()
 }
 

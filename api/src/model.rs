@@ -102,6 +102,18 @@ pub struct AvailablePackage {
     pub summary: String,
 }
 
+/// As the D-Bus API lists them: (name, evr, arch, summary).
+impl From<(String, String, String, String)> for AvailablePackage {
+    fn from((name, evr, arch, summary): (String, String, String, String)) -> Self {
+        Self {
+            name,
+            evr,
+            arch,
+            summary,
+        }
+    }
+}
+
 /// `/etc` against the image's defaults in `/usr/etc`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigDiff {

@@ -49,6 +49,34 @@ impl Package {
     }
 }
 
+/// A package as `rpmostree.rpmdb.pkglist` and the D-Bus API carry it: (name, epoch, version,
+/// release, arch).
+pub type PackageTuple = (String, String, String, String, String);
+
+impl From<PackageTuple> for Package {
+    fn from((name, epoch, version, release, arch): PackageTuple) -> Self {
+        Self {
+            name,
+            epoch,
+            version,
+            release,
+            arch,
+        }
+    }
+}
+
+impl From<&Package> for PackageTuple {
+    fn from(p: &Package) -> Self {
+        (
+            p.name.clone(),
+            p.epoch.clone(),
+            p.version.clone(),
+            p.release.clone(),
+            p.arch.clone(),
+        )
+    }
+}
+
 impl fmt::Display for Package {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.nevra())

@@ -6,46 +6,26 @@
 
 use ostree::glib;
 
-use crate::packages::Package;
+use crate::packages::{Package, PackageTuple};
 
 /// The commit metadata key holding the package list.
 pub const PKGLIST_KEY: &str = "rpmostree.rpmdb.pkglist";
 
 /// Reads an `a(sssss)` package list; anything else is reported, not guessed at.
 pub fn pkglist_from_variant(value: &glib::Variant) -> Result<Vec<Package>, String> {
-    let list: Vec<(String, String, String, String, String)> = value.get().ok_or_else(|| {
+    let list: Vec<PackageTuple> = value.get().ok_or_else(|| {
         format!(
             "{PKGLIST_KEY} has type {} instead of a(sssss)",
             value.type_()
         )
     })?;
-    Ok(list
-        .into_iter()
-        .map(|(name, epoch, version, release, arch)| Package {
-            name,
-            epoch,
-            version,
-            release,
-            arch,
-        })
-        .collect())
+    Ok(list.into_iter().map(Package::from).collect())
 }
 
 pub fn pkglist_to_variant(packages: &[Package]) -> glib::Variant {
     let mut sorted: Vec<&Package> = packages.iter().collect();
     sorted.sort();
-    let tuples: Vec<(String, String, String, String, String)> = sorted
-        .into_iter()
-        .map(|p| {
-            (
-                p.name.clone(),
-                p.epoch.clone(),
-                p.version.clone(),
-                p.release.clone(),
-                p.arch.clone(),
-            )
-        })
-        .collect();
+    let tuples: Vec<PackageTuple> = sorted.into_iter().map(PackageTuple::from).collect();
     glib::prelude::ToVariant::to_variant(&tuples)
 }
 

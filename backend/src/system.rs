@@ -348,15 +348,7 @@ impl System {
                 .lookup_value(PACKAGE_INDEX_KEY, None)
                 .and_then(|v| v.get())
                 .unwrap_or_default();
-        Ok(entries
-            .into_iter()
-            .map(|(name, evr, arch, summary)| AvailablePackage {
-                name,
-                evr,
-                arch,
-                summary,
-            })
-            .collect())
+        Ok(entries.into_iter().map(AvailablePackage::from).collect())
     }
 
     /// What the next deployment builds on, as libostree's merge deployment: the first one of the
