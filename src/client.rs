@@ -291,6 +291,8 @@ fn spawn_backend(target: &Target) -> Result<(), UiError> {
         .args(target.backend_args())
         .arg("serve")
         .stdin(std::process::Stdio::null())
+        // A daemon that outlives the window must not hold the window's output open.
+        .stdout(std::process::Stdio::null())
         .process_group(0)
         .spawn()
         .map(|_| ())

@@ -4,6 +4,7 @@
 //! through the `keel-backend` service (see DESIGN.md).
 
 mod application;
+mod bench;
 mod client;
 mod config;
 mod deployment;

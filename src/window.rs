@@ -58,6 +58,7 @@ mod imp {
         pub change_rows: RefCell<Vec<adw::ActionRow>>,
         pub inhibit_cookie: RefCell<Option<u32>>,
         pub settings: OnceCell<gio::Settings>,
+        pub bench_reported: std::cell::Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -362,6 +363,10 @@ impl KeelWindow {
         let items: Vec<KeelDeployment> =
             status.deployments.iter().map(KeelDeployment::new).collect();
         store.splice(0, store.n_items(), &items);
+        if !items.is_empty() && crate::bench::mode().is_some() && !imp.bench_reported.replace(true)
+        {
+            self.bench_ready();
+        }
 
         // Layered packages of what boots next.
         let next = status.deployments.first();
@@ -449,6 +454,41 @@ impl KeelWindow {
                 imp.changes_row.set_visible(false);
             }
         }
+    }
+
+    /// Benchmark hook: reports the first frame that shows the deployments, then quits or goes on to
+    /// time an update's main-loop stalls.
+    fn bench_ready(&self) {
+        let Some(clock) = self.frame_clock() else {
+            return;
+        };
+        let handler: std::rc::Rc<RefCell<Option<glib::SignalHandlerId>>> = Default::default();
+        let slot = handler.clone();
+        let win = self.downgrade();
+        let id = clock.connect_after_paint(move |clock| {
+            if let Some(id) = slot.take() {
+                clock.disconnect(id);
+            }
+            println!("keel-bench ready");
+            println!("keel-bench rss-kb {}", crate::bench::peak_rss_kb());
+            let Some(win) = win.upgrade() else { return };
+            if crate::bench::mode().as_deref() == Some("update") {
+                glib::spawn_future_local(async move {
+                    win.run(Operation::Check).await;
+                    let meter = crate::bench::StallMeter::start();
+                    win.run(Operation::Update).await;
+                    let stall = meter.stop();
+                    println!("keel-bench stall-ms {:.1}", stall.as_secs_f64() * 1000.0);
+                    println!("keel-bench rss-kb {}", crate::bench::peak_rss_kb());
+                    if let Some(app) = win.application() {
+                        app.quit();
+                    }
+                });
+            } else if let Some(app) = win.application() {
+                app.quit();
+            }
+        });
+        handler.replace(Some(id));
     }
 
     fn deployment_row(&self, d: &KeelDeployment) -> adw::ActionRow {

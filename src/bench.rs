@@ -1,0 +1,61 @@
+//! Hooks for build-aux/bench-ui, active only when `KEEL_BENCH` is set: report the first frame that
+//! shows the deployments, peak memory, and the longest main-loop stall during an update.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use gtk::glib;
+
+/// `start` (report the first frame, quit) or `update` (then run an update, report stalls, quit).
+pub fn mode() -> Option<String> {
+    std::env::var("KEEL_BENCH").ok()
+}
+
+/// Peak resident memory of this process, from the kernel.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix("VmHWM:")
+                    .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Measures the longest gap between ticks of a 1 ms timer: how long the main loop was blocked.
+pub struct StallMeter {
+    longest: Rc<Cell<Duration>>,
+    source: Option<glib::SourceId>,
+}
+
+impl StallMeter {
+    pub fn start() -> Self {
+        let longest = Rc::new(Cell::new(Duration::ZERO));
+        let last = Cell::new(Instant::now());
+        let record = longest.clone();
+        let source = glib::timeout_add_local(Duration::from_millis(1), move || {
+            let now = Instant::now();
+            let gap = now
+                .duration_since(last.replace(now))
+                .saturating_sub(Duration::from_millis(1));
+            if gap > record.get() {
+                record.set(gap);
+            }
+            glib::ControlFlow::Continue
+        });
+        Self {
+            longest,
+            source: Some(source),
+        }
+    }
+
+    pub fn stop(mut self) -> Duration {
+        if let Some(source) = self.source.take() {
+            source.remove();
+        }
+        self.longest.get()
+    }
+}
