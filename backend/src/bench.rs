@@ -110,17 +110,7 @@ fn dbus_status(scratch: &Path) -> Result<()> {
             call()?;
             calls.push(started.elapsed());
         }
-        let mut cli = Vec::new();
-        for _ in 0..20 {
-            let started = Instant::now();
-            run_ok(Command::new("ostree").args([
-                "admin",
-                "status",
-                &format!("--sysroot={}", sysroot.display()),
-            ]))?;
-            cli.push(started.elapsed());
-        }
-        Ok((calls, cli))
+        Ok((calls, time_admin_status(&sysroot, 20)?))
     })();
     let _ = service.kill();
     let _ = service.wait();
@@ -270,16 +260,7 @@ impl Fixture {
             system.status()?;
             keel_status.push(started.elapsed());
         }
-        let mut cli_status = Vec::new();
-        for _ in 0..runs.max(5) {
-            let started = Instant::now();
-            run_ok(Command::new("ostree").args([
-                "admin",
-                "status",
-                &format!("--sysroot={}", path.display()),
-            ]))?;
-            cli_status.push(started.elapsed());
-        }
+        let mut cli_status = time_admin_status(&path, runs.max(5))?;
         rows.push(Row {
             operation: "status (in process)".to_owned(),
             files,
@@ -317,6 +298,21 @@ fn tree(files: usize, version: u32) -> Vec<TreeFile> {
         ));
     }
     tree
+}
+
+/// How long `ostree admin status` takes as a process, `runs` times.
+fn time_admin_status(sysroot: &Path, runs: usize) -> Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        run_ok(Command::new("ostree").args([
+            "admin",
+            "status",
+            &format!("--sysroot={}", sysroot.display()),
+        ]))?;
+        times.push(started.elapsed());
+    }
+    Ok(times)
 }
 
 fn median(samples: &mut [Duration]) -> Duration {
