@@ -5,8 +5,9 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
-use crate::client::Target;
+use crate::client::{Client, Target};
 use crate::config;
+use crate::error::UiError;
 use crate::window::KeelWindow;
 
 mod imp {
@@ -17,6 +18,9 @@ mod imp {
     #[derive(Default)]
     pub struct KeelApplication {
         pub target: RefCell<Option<Target>>,
+        /// The connection to the backend, started before GTK is (see `handle_local_options`).
+        #[allow(clippy::type_complexity)]
+        pub connection: RefCell<Option<(Target, async_channel::Receiver<Result<Client, UiError>>)>>,
     }
 
     #[glib::object_subclass]
@@ -65,6 +69,9 @@ mod imp {
             } else {
                 None
             };
+            let chosen = target.clone().unwrap_or_else(Target::default_for_host);
+            let pending = Client::connect_in_background(&chosen);
+            self.connection.replace(Some((chosen, pending)));
             self.target.replace(target);
             // Go on with the default handling (activate).
             std::ops::ControlFlow::Continue(())

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use gettextrs::gettext;
@@ -33,6 +33,15 @@ impl Target {
         }
     }
 
+    /// The sysroot the backend opens for this target.
+    fn sysroot(&self) -> PathBuf {
+        match self {
+            Target::Demo => dbus::demo_sysroot(&gtk::glib::user_data_dir()),
+            Target::Sysroot(path) => path.clone(),
+            Target::System => PathBuf::from("/"),
+        }
+    }
+
     fn backend_args(&self) -> Vec<String> {
         match self {
             Target::Demo => vec!["--demo".into()],
@@ -56,38 +65,89 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the session bus and makes sure a backend serves it: an existing one, D-Bus
-    /// activation, or `keel-backend` next to this executable, started detached so it outlives the
-    /// window.
-    pub async fn connect(target: &Target) -> Result<Self, UiError> {
+    /// Starts connecting at once, on a thread of its own: the bus handshake and the backend's start
+    /// then overlap GTK's start-up instead of waiting for turns of a busy main loop.
+    pub fn connect_in_background(
+        target: &Target,
+    ) -> async_channel::Receiver<Result<Self, UiError>> {
+        let (tx, rx) = async_channel::bounded(1);
+        let target = target.clone();
+        let spawned = std::thread::Builder::new()
+            .name("keel-connect".into())
+            .spawn(move || {
+                let _ = tx.send_blocking(async_io::block_on(Self::connect(&target)));
+            });
+        if let Err(err) = spawned {
+            let (tx, failed) = async_channel::bounded(1);
+            let _ = tx.try_send(Err(UiError::new(
+                gettext("Keel cannot reach its backend"),
+                err.to_string(),
+            )));
+            return failed;
+        }
+        rx
+    }
+
+    /// Connects to the session bus and makes sure a backend serves the target there: one already
+    /// running, or `keel-backend serve` started detached (from beside this executable) so it
+    /// outlives the window. Each system has a backend of its own (see [`dbus::bus_name`]).
+    async fn connect(target: &Target) -> Result<Self, UiError> {
         let conn = zbus::Connection::session().await.map_err(UiError::bus)?;
+        tracing::debug!("session bus connected");
         let dbus_proxy = zbus::fdo::DBusProxy::new(&conn)
             .await
             .map_err(UiError::bus)?;
-        let name = zbus::names::BusName::try_from(dbus::BUS_NAME).expect("a valid bus name");
-        let owned = dbus_proxy
-            .name_has_owner(name.clone())
-            .await
-            .unwrap_or(false);
-        if !owned {
-            spawn_backend(target)?;
-            let mut waited = Duration::ZERO;
-            while !dbus_proxy
-                .name_has_owner(name.clone())
+        let name = dbus::bus_name(&target.sysroot());
+        let bus_name =
+            zbus::names::BusName::try_from(name.as_str()).map_err(|e| UiError::bus(e.into()))?;
+        let has_owner = || async {
+            dbus_proxy
+                .name_has_owner(bus_name.clone())
                 .await
                 .unwrap_or(false)
-            {
-                if waited > Duration::from_secs(60) {
+        };
+        // Subscribed before starting the backend, so its arrival cannot be missed.
+        let mut arrivals = dbus_proxy
+            .receive_name_owner_changed_with_args(&[(0, name.as_str())])
+            .await
+            .map_err(UiError::bus)?;
+        if !has_owner().await {
+            let mut child = spawn_backend(target)?;
+            tracing::debug!("backend spawned");
+            let started = Instant::now();
+            loop {
+                let tick = async_io::Timer::after(Duration::from_millis(100));
+                let _ = futures_util::future::select(arrivals.next(), tick).await;
+                if has_owner().await {
+                    break;
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(UiError::new(
+                        gettext("The Keel backend stopped"),
+                        // Translators: {} is how the program ended, e.g. "exit status: 1".
+                        gettext(
+                            "It ended ({}) before it was ready. Run “keel-backend status” in a terminal to see why.",
+                        )
+                        .replace("{}", &status.to_string()),
+                    ));
+                }
+                if started.elapsed() > Duration::from_secs(60) {
                     return Err(UiError::new(
                         gettext("The Keel backend did not start"),
                         gettext("It did not appear on the session bus within a minute."),
                     ));
                 }
-                glib_sleep(Duration::from_millis(50)).await;
-                waited += Duration::from_millis(50);
             }
+            // Reap it whenever it exits, so no zombie lingers while the window is open.
+            std::thread::spawn(move || child.wait());
         }
-        let proxy = Backend1Proxy::new(&conn).await.map_err(UiError::bus)?;
+        tracing::debug!("backend on the bus");
+        let proxy = Backend1Proxy::builder(&conn)
+            .destination(name)
+            .map_err(UiError::bus)?
+            .build()
+            .await
+            .map_err(UiError::bus)?;
         proxy.register_client().await.map_err(UiError::from_call)?;
         Ok(Self { proxy })
     }
@@ -188,6 +248,8 @@ impl Client {
         progress: impl Fn(Progress),
     ) -> Result<String, UiError> {
         let tx = TransactionProxy::builder(self.proxy.inner().connection())
+            .destination(self.proxy.inner().destination().to_owned())
+            .map_err(UiError::bus)?
             .path(path)
             .map_err(UiError::bus)?
             .cache_properties(zbus::proxy::CacheProperties::No)
@@ -243,6 +305,8 @@ impl Client {
 
     pub async fn cancel(&self, path: zbus::zvariant::OwnedObjectPath) -> Result<(), UiError> {
         let tx = TransactionProxy::builder(self.proxy.inner().connection())
+            .destination(self.proxy.inner().destination().to_owned())
+            .map_err(UiError::bus)?
             .path(path)
             .map_err(UiError::bus)?
             .build()
@@ -280,7 +344,7 @@ pub enum Operation {
 
 /// Starts `keel-backend serve` from beside this executable (or from PATH), in its own process
 /// group so closing the window never stops a transaction.
-fn spawn_backend(target: &Target) -> Result<(), UiError> {
+fn spawn_backend(target: &Target) -> Result<std::process::Child, UiError> {
     use std::os::unix::process::CommandExt;
     let beside = std::env::current_exe()
         .ok()
@@ -295,15 +359,10 @@ fn spawn_backend(target: &Target) -> Result<(), UiError> {
         .stdout(std::process::Stdio::null())
         .process_group(0)
         .spawn()
-        .map(|_| ())
         .map_err(|err| {
             UiError::new(
                 gettext("The Keel backend could not be started"),
                 format!("{}: {err}", program.display()),
             )
         })
-}
-
-async fn glib_sleep(duration: Duration) {
-    gtk::glib::timeout_future(duration).await;
 }

@@ -33,6 +33,7 @@ fn main() -> glib::ExitCode {
 
     gio::resources_register_include!("keel.gresource").expect("resources are compiled in");
 
+    tracing::debug!("main");
     glib::set_application_name("Keel");
     application::KeelApplication::new().run()
 }

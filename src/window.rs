@@ -301,6 +301,7 @@ impl KeelWindow {
     }
 
     async fn start(&self) {
+        tracing::debug!("window started");
         let target = self
             .imp()
             .target
@@ -310,7 +311,20 @@ impl KeelWindow {
         self.imp()
             .update_row
             .set_title(&gettext("Connecting to the backend…"));
-        let client = match Client::connect(&target).await {
+        let pending = self
+            .application()
+            .and_downcast::<KeelApplication>()
+            .and_then(|app| app.imp().connection.take())
+            .filter(|(started_for, _)| *started_for == target)
+            .map(|(_, pending)| pending)
+            .unwrap_or_else(|| Client::connect_in_background(&target));
+        let connected = pending.recv().await.unwrap_or_else(|_| {
+            Err(UiError::new(
+                gettext("Keel cannot reach its backend"),
+                gettext("Connecting stopped unexpectedly."),
+            ))
+        });
+        let client = match connected {
             Ok(client) => client,
             Err(err) => {
                 self.imp()
@@ -320,8 +334,10 @@ impl KeelWindow {
                 return;
             }
         };
+        tracing::debug!("backend registered");
         self.imp().client.replace(Some(client.clone()));
         self.refresh().await;
+        tracing::debug!("status shown");
         self.schedule_update_checks();
         // A transaction started earlier (by another window or before a restart of Keel).
         if let Some(path) = client.active_transaction().await {

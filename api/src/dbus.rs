@@ -3,6 +3,7 @@
 //! data/dbus/README.md.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
@@ -14,6 +15,33 @@ pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
 pub const INTERFACE: &str = "io.github.keelapp.Keel.Backend1";
 pub const TRANSACTION_INTERFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
 pub const ERROR_PREFIX: &str = "io.github.keelapp.Keel.Backend1.Error";
+
+/// Where the demo system lives under the user's data folder (`$XDG_DATA_HOME`).
+pub const DEMO_DIR: &str = "keel/demo";
+
+/// The demo's sysroot, given the user's data folder.
+pub fn demo_sysroot(user_data_dir: &Path) -> PathBuf {
+    user_data_dir.join(DEMO_DIR).join("sysroot")
+}
+
+/// The well-known name of the backend that serves `sysroot`: [`BUS_NAME`] for the running system
+/// (`/`), a name derived from the absolute path for any other (the demo, test sysroots). One backend
+/// serves one system, so two windows on two systems never end up sharing the first one started.
+pub fn bus_name(sysroot: &Path) -> String {
+    let path = std::path::absolute(sysroot).unwrap_or_else(|_| sysroot.to_path_buf());
+    if path == Path::new("/") {
+        return BUS_NAME.to_owned();
+    }
+    // FNV-1a: stable across builds and Rust versions, unlike std's hasher.
+    let hash = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{BUS_NAME}.Sysroot_{hash:016x}")
+}
 
 pub type Dict = HashMap<String, OwnedValue>;
 
@@ -332,6 +360,21 @@ pub trait Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_name_per_system() {
+        assert_eq!(bus_name(Path::new("/")), BUS_NAME);
+        let a = bus_name(Path::new("/srv/a/sysroot"));
+        let b = bus_name(Path::new("/srv/b/sysroot"));
+        assert_ne!(a, b);
+        assert_eq!(a, bus_name(Path::new("/srv/a/sysroot")));
+        assert!(a.starts_with("io.github.keelapp.Keel.Backend.Sysroot_"));
+        // A valid well-known name.
+        zbus::names::WellKnownName::try_from(a.as_str()).expect("valid");
+        // Relative paths name the same system as their absolute form.
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(bus_name(Path::new("x")), bus_name(&here.join("x")));
+    }
 
     fn sample() -> SystemStatus {
         let pkg = Package::new("bash", "0", "5.2.32", "1.fc41", "x86_64");

@@ -85,9 +85,10 @@ fn dbus_status(scratch: &Path) -> Result<()> {
             .map_err(fail)?
             .build()
             .map_err(fail)?;
+        let name = crate::dbus::bus_name(&sysroot);
         let proxy = zbus::blocking::Proxy::new(
             &conn,
-            crate::service::BUS_NAME,
+            name.as_str(),
             crate::service::OBJECT_PATH,
             "io.github.keelapp.Keel.Backend1",
         )

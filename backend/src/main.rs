@@ -123,6 +123,8 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
     },
+    /// The bus name `serve` takes for this system (one backend per system).
+    BusName,
     /// Time Keel's operations against the ostree command on identical sysroots; prints a table.
     Bench {
         /// Tree sizes, in files.
@@ -188,21 +190,27 @@ fn exit_code(err: &Error) -> u8 {
     }
 }
 
-/// The sysroot to work on, and whether it is the demo (created here on first use).
-fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
+/// The sysroot to work on, and whether it is the demo.
+fn target_path(target: &Target) -> (PathBuf, bool) {
     if let Some(path) = &target.sysroot {
-        return Ok((path.clone(), false));
+        return (path.clone(), false);
     }
     let use_demo = target.demo || (!target.system && !PathBuf::from("/run/ostree-booted").exists());
     if !use_demo {
-        return Ok((PathBuf::from("/"), false));
+        return (PathBuf::from("/"), false);
     }
+    (demo::sysroot_dir(&demo::default_dir()), true)
+}
+
+/// Like [`target_path`], creating the demo on first use.
+fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
+    let (path, is_demo) = target_path(target);
     let dir = demo::default_dir();
-    if !demo::exists(&dir) {
+    if is_demo && !demo::exists(&dir) {
         eprintln!("Creating the demo system in {} …", dir.display());
         demo::init(&dir)?;
     }
-    Ok((demo::sysroot_dir(&dir), true))
+    Ok((path, is_demo))
 }
 
 fn open(target: &Target) -> Result<System> {
@@ -236,6 +244,13 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
         };
+    }
+    if let Command::BusName = &cli.command {
+        println!(
+            "{}",
+            keel_backend::dbus::bus_name(&target_path(&cli.target).0)
+        );
+        return Ok(());
     }
     if let Command::Bench {
         sizes,
@@ -410,7 +425,7 @@ fn run(cli: Cli) -> Result<()> {
             let d = system.reboot()?;
             println!("Restarted (simulated); booted {}.", describe(&d));
         }
-        Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } => {
+        Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } | Command::BusName => {
             unreachable!("handled above")
         }
     }

@@ -11,7 +11,6 @@ use common::{Demo, HttpServer, Rng};
 use zbus::blocking::{Connection, Proxy};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-const NAME: &str = "io.github.keelapp.Keel.Backend";
 const PATH: &str = "/io/github/keelapp/Keel/Backend";
 const IFACE: &str = "io.github.keelapp.Keel.Backend1";
 const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
@@ -19,6 +18,8 @@ const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
 /// A private message bus and `keel-backend serve` on it.
 struct Service {
     backend: Option<Child>,
+    /// The name this system's backend takes (one backend per sysroot).
+    name: String,
     address: String,
     demo: Demo,
     // Declared last: dropped after the backend is killed.
@@ -62,6 +63,7 @@ impl Service {
         let bus = Bus::start();
         let mut service = Self {
             backend: None,
+            name: keel_backend::dbus::bus_name(&demo.sysroot()),
             address: bus.address.clone(),
             demo,
             _bus: bus,
@@ -81,7 +83,7 @@ impl Service {
         let conn = self.connect();
         let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
         wait_for("the backend to own its name", || {
-            dbus.name_has_owner(NAME.try_into().unwrap())
+            dbus.name_has_owner(self.name.as_str().try_into().unwrap())
                 .unwrap_or(false)
         });
     }
@@ -101,7 +103,20 @@ impl Service {
     }
 
     fn proxy<'a>(&self, conn: &'a Connection) -> Proxy<'a> {
-        Proxy::new(conn, NAME, PATH, IFACE).unwrap()
+        Proxy::new(conn, self.name.clone(), PATH, IFACE).unwrap()
+    }
+
+    fn transaction<'a>(&self, conn: &'a Connection, path: &OwnedObjectPath) -> Proxy<'a> {
+        zbus::blocking::proxy::Builder::new(conn)
+            .destination(self.name.clone())
+            .unwrap()
+            .path(path.to_string())
+            .unwrap()
+            .interface(TX_IFACE)
+            .unwrap()
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .unwrap()
     }
 }
 
@@ -139,19 +154,6 @@ where
 
 fn string(dict: &Dict, key: &str) -> String {
     <&str>::try_from(&dict[key]).unwrap().to_owned()
-}
-
-fn transaction<'a>(conn: &'a Connection, path: &OwnedObjectPath) -> Proxy<'a> {
-    zbus::blocking::proxy::Builder::new(conn)
-        .destination(NAME)
-        .unwrap()
-        .path(path.to_string())
-        .unwrap()
-        .interface(TX_IFACE)
-        .unwrap()
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .unwrap()
 }
 
 /// Waits for a transaction to end; returns (success, error name, message).
@@ -265,7 +267,7 @@ fn one_transaction_at_a_time() {
     };
     assert_eq!(name.as_str(), "io.github.keelapp.Keel.Backend1.Error.Busy");
     assert!(message.contains("An update is running"), "{message}");
-    let (success, ..) = wait_finished(&transaction(&conn, &first));
+    let (success, ..) = wait_finished(&service.transaction(&conn, &first));
     assert!(success);
     let _: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
 }
@@ -279,7 +281,7 @@ fn cancel_during_the_download_changes_nothing() {
     let conn = service.connect();
     let proxy = service.proxy(&conn);
     let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
-    let tx = transaction(&conn, &path);
+    let tx = service.transaction(&conn, &path);
     wait_for("the download to start", || {
         tx.get_property::<String>("Phase").unwrap() == "Downloading"
     });
@@ -307,7 +309,7 @@ fn transactions_outlive_their_caller_and_others_can_attach() {
     let proxy = service.proxy(&conn);
     let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
     assert_eq!(active, path, "a new client finds the running transaction");
-    let tx = transaction(&conn, &active);
+    let tx = service.transaction(&conn, &active);
     let mut progress = tx.receive_signal("Progress").unwrap();
     let first = progress.next().expect("the attached client hears progress");
     let (fraction, ..): (f64, String, String, u64, u64) = first.body().deserialize().unwrap();
@@ -329,7 +331,7 @@ fn a_killed_service_leaves_a_valid_sysroot() {
         let conn = service.connect();
         let proxy = service.proxy(&conn);
         let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
-        let tx = transaction(&conn, &path);
+        let tx = service.transaction(&conn, &path);
         wait_for("some progress", || {
             tx.get_property::<f64>("Fraction").unwrap() > 0.1
         });
@@ -345,7 +347,7 @@ fn a_killed_service_leaves_a_valid_sysroot() {
             .any(|d| get::<bool>(d, "booted"))
     );
     let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
-    let (success, name, message) = wait_finished(&transaction(&conn, &path));
+    let (success, name, message) = wait_finished(&service.transaction(&conn, &path));
     assert!(success, "{name}: {message}");
     service.demo.assert_agrees_with_ostree();
 }
@@ -407,6 +409,7 @@ fn random_and_malformed_calls_change_nothing() {
     let service = Service::start(Demo::new());
     let before = service.demo.fingerprint();
     let conn = service.connect();
+    let name = service.name.as_str();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -452,16 +455,16 @@ fn random_and_malformed_calls_change_nothing() {
         let result = match (method, rng.next() % 4) {
             // Methods that take nothing, called with something: refused by the bus layer.
             ("Check" | "ResetPackages" | "Reboot" | "GetStatus", _) => {
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(junk.as_str(),))
             }
             ("Update" | "Cleanup", _) => {
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(options,))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(options,))
             }
             ("InstallPackages" | "UninstallPackages", 0) => {
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(junk.as_str(),))
             }
             ("InstallPackages" | "UninstallPackages", _) => {
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(names,))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(names,))
             }
             // An empty deployment means "the rollback one": a real request, so never send it.
             ("Rollback", _) => {
@@ -470,19 +473,19 @@ fn random_and_malformed_calls_change_nothing() {
                 } else {
                     junk.clone()
                 };
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(target.as_str(),))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(target.as_str(),))
             }
             ("GetDiff", _) => {
-                conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(), "0"))
+                conn.call_method(Some(name), PATH, Some(IFACE), method, &(junk.as_str(), "0"))
             }
             (_, 0) => conn.call_method(
-                Some(NAME),
+                Some(name),
                 PATH,
                 Some(IFACE),
                 method,
                 &(42u32, junk.as_str()),
             ),
-            _ => conn.call_method(Some(NAME), PATH, Some(IFACE), method, &(junk.as_str(),)),
+            _ => conn.call_method(Some(name), PATH, Some(IFACE), method, &(junk.as_str(),)),
         };
         if let Err(zbus::Error::MethodError(name, _, _)) = &result {
             assert!(
@@ -504,7 +507,7 @@ fn committed_introspection_matches_the_service() {
     let conn = service.connect();
     let live = |path: &str| -> String {
         let proxy = zbus::blocking::fdo::IntrospectableProxy::builder(&conn)
-            .destination(NAME)
+            .destination(service.name.as_str())
             .unwrap()
             .path(path)
             .unwrap()
@@ -519,7 +522,7 @@ fn committed_introspection_matches_the_service() {
     .unwrap();
     let proxy = service.proxy(&conn);
     let path: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
-    wait_finished(&transaction(&conn, &path));
+    wait_finished(&service.transaction(&conn, &path));
     for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
         let block = interface_block(&xml, iface);
         assert_eq!(

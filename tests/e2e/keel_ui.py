@@ -5,6 +5,7 @@ accessibility bus. Controls are found by role and accessible name, never by widg
 """
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -167,16 +168,23 @@ def _bus_call(*args):
     )
 
 
+def backend_names():
+    """The bus names Keel backends own now: one per system they serve."""
+    out = _bus_call("org.freedesktop.DBus.ListNames").stdout
+    return [n for n in re.findall(r"'([^']+)'", out)
+            if n == BACKEND_NAME or n.startswith(BACKEND_NAME + ".")]
+
+
 def stop_backend():
-    """Stops the backend Keel started (it outlives the window by design), so the next test gets
+    """Stops the backends Keel started (they outlive the window by design), so the next test gets
     its own."""
-    out = _bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", BACKEND_NAME)
-    if out.returncode != 0:
-        return
-    pid = int(out.stdout.strip().strip("(),").split()[-1])
-    os.kill(pid, 15)
-    wait_for("the backend to stop", lambda: _bus_call(
-        "org.freedesktop.DBus.NameHasOwner", BACKEND_NAME).stdout.strip() == "(false,)")
+    for name in backend_names():
+        out = _bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", name)
+        if out.returncode != 0:
+            continue
+        pid = int(out.stdout.strip().strip("(),").split()[-1])
+        os.kill(pid, 15)
+    wait_for("the backends to stop", lambda: not backend_names())
 
 
 def screenshot(name):

@@ -224,7 +224,9 @@ def test_window_opened_mid_update_shows_its_progress():
     keel = None
     try:
         backend = subprocess.Popen([BACKEND, "--demo", "serve"], env={**os.environ, **demo.env})
-        call = ["gdbus", "call", "--session", "--dest", "io.github.keelapp.Keel.Backend",
+        name = subprocess.run([BACKEND, "--demo", "bus-name"], env={**os.environ, **demo.env},
+                              capture_output=True, text=True, check=True).stdout.strip()
+        call = ["gdbus", "call", "--session", "--dest", name,
                 "--object-path", "/io/github/keelapp/Keel/Backend", "--method"]
         wait_for("the backend", lambda: subprocess.run(
             call + ["io.github.keelapp.Keel.Backend1.GetStatus"], capture_output=True).returncode == 0)

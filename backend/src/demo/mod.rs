@@ -25,7 +25,7 @@ const INITIAL_VERSIONS: u32 = 3;
 
 /// `$XDG_DATA_HOME/keel/demo`.
 pub fn default_dir() -> PathBuf {
-    glib::user_data_dir().join("keel").join("demo")
+    glib::user_data_dir().join(crate::dbus::DEMO_DIR)
 }
 
 pub fn sysroot_dir(dir: &Path) -> PathBuf {

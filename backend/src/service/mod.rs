@@ -627,6 +627,7 @@ pub fn serve(target: Target, options: Options) -> crate::Result<()> {
 
 async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     let (changed_tx, changed_rx) = async_channel::unbounded();
+    let name = crate::dbus::bus_name(&target.path);
     let workers = Workers::start(target, changed_tx)?;
     let state = Arc::new(Mutex::new(State {
         last_call: Some(Instant::now()),
@@ -644,13 +645,13 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     let conn = builder
         .serve_at(OBJECT_PATH, backend)
         .map_err(bus_error)?
-        .name(BUS_NAME)
+        .name(name.as_str())
         .map_err(bus_error)?
         .build()
         .await
         .map_err(bus_error)?;
     tracing::info!(
-        "serving {BUS_NAME} on {}",
+        "serving {name} on {}",
         conn.unique_name()
             .map(|n| n.to_string())
             .unwrap_or_default()
