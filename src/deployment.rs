@@ -36,6 +36,8 @@ mod imp {
         pinned: Cell<bool>,
         #[property(get, set)]
         layered: Cell<u32>,
+        /// The record it was made from, to tell whether a fresh status changes it.
+        pub record: RefCell<keel_api::model::Deployment>,
     }
 
     #[glib::object_subclass]
@@ -54,20 +56,43 @@ glib::wrapper! {
 
 impl KeelDeployment {
     pub fn new(d: &keel_api::model::Deployment) -> Self {
-        glib::Object::builder()
-            .property("id", &d.id)
-            .property("index", d.index)
-            .property("version", d.version.clone().unwrap_or_default())
-            .property("timestamp", d.timestamp)
-            .property("origin", d.origin.clone().unwrap_or_default())
-            .property("checksum", &d.checksum)
-            .property("booted", d.booted)
-            .property("pending", d.pending)
-            .property("rollback", d.rollback)
-            .property("staged", d.staged)
-            .property("pinned", d.pinned)
-            .property("layered", d.layered_packages.len() as u32)
-            .build()
+        let item: Self = glib::Object::new();
+        item.update(d);
+        item
+    }
+
+    /// Takes a fresh record of the same deployment; only properties that changed notify, so the
+    /// row bound to this item redraws only what changed.
+    pub fn update(&self, d: &keel_api::model::Deployment) {
+        if self.shows(d) {
+            return;
+        }
+        let _frozen = self.freeze_notify();
+        macro_rules! put {
+            ($get:ident, $set:ident, $value:expr) => {{
+                let value = $value;
+                if self.$get() != value {
+                    self.$set(value);
+                }
+            }};
+        }
+        put!(id, set_id, d.id.clone());
+        put!(index, set_index, d.index);
+        put!(version, set_version, d.version.clone().unwrap_or_default());
+        put!(timestamp, set_timestamp, d.timestamp);
+        put!(origin, set_origin, d.origin.clone().unwrap_or_default());
+        put!(checksum, set_checksum, d.checksum.clone());
+        put!(booted, set_booted, d.booted);
+        put!(pending, set_pending, d.pending);
+        put!(rollback, set_rollback, d.rollback);
+        put!(staged, set_staged, d.staged);
+        put!(pinned, set_pinned, d.pinned);
+        put!(layered, set_layered, d.layered_packages.len() as u32);
+        self.imp().record.replace(d.clone());
+    }
+
+    pub fn shows(&self, d: &keel_api::model::Deployment) -> bool {
+        *self.imp().record.borrow() == *d
     }
 
     pub fn short_checksum(&self) -> String {

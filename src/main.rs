@@ -9,6 +9,7 @@ mod client;
 mod config;
 mod deployment;
 mod error;
+mod listdiff;
 mod window;
 
 use gtk::{gio, glib, prelude::*};

@@ -17,6 +17,7 @@ use crate::client::{Client, Operation, Progress, Target};
 use crate::config;
 use crate::deployment::KeelDeployment;
 use crate::error::UiError;
+use crate::listdiff::Change;
 
 mod imp {
     use super::*;
@@ -59,6 +60,9 @@ mod imp {
         pub inhibit_cookie: RefCell<Option<u32>>,
         pub settings: OnceCell<gio::Settings>,
         pub bench_reported: std::cell::Cell<bool>,
+        /// A refresh is under way; `refresh_again` asks it to read once more when done.
+        pub refreshing: std::cell::Cell<bool>,
+        pub refresh_again: std::cell::Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -353,7 +357,25 @@ impl KeelWindow {
             .await;
     }
 
+    /// Reads the system again. Requests that arrive while one runs (a burst of change signals) are
+    /// folded into a single further read.
     async fn refresh(&self) {
+        let imp = self.imp();
+        if imp.refreshing.replace(true) {
+            imp.refresh_again.set(true);
+            return;
+        }
+        loop {
+            imp.refresh_again.set(false);
+            self.read_system().await;
+            if !imp.refresh_again.get() {
+                break;
+            }
+        }
+        imp.refreshing.set(false);
+    }
+
+    async fn read_system(&self) {
         let Some(client) = self.client() else { return };
         match client.status().await {
             Ok(status) => self.show_status(status),
@@ -361,25 +383,63 @@ impl KeelWindow {
         }
         if let Ok(history) = client.history().await {
             let store = self.imp().history.get().expect("set up");
-            let items: Vec<glib::BoxedAnyObject> = history
-                .into_iter()
-                .rev()
-                .map(glib::BoxedAnyObject::new)
-                .collect();
-            store.splice(0, store.n_items(), &items);
+            let entries: Vec<HistoryEntry> = history.into_iter().rev().collect();
+            let current = |i: u32| {
+                store
+                    .item(i)
+                    .and_downcast::<glib::BoxedAnyObject>()
+                    .map(|b| b.borrow::<HistoryEntry>().clone())
+            };
+            if let Some(change) = Change::between(store.n_items(), current, &entries, |a, b| a == b)
+            {
+                let added: Vec<glib::BoxedAnyObject> = entries[change.added.clone()]
+                    .iter()
+                    .cloned()
+                    .map(glib::BoxedAnyObject::new)
+                    .collect();
+                store.splice(change.position, change.removed, &added);
+            }
         }
     }
 
     fn show_status(&self, status: SystemStatus) {
         let imp = self.imp();
         // The rows read the OS name from here, so it is set before the model changes.
-        imp.status.replace(Some(status.clone()));
-        // Deployments: replace the model's items; the list follows.
+        let previous = imp.status.replace(Some(status.clone()));
+        // Deployments, matched by id: a deployment still there updates its item in place (its row
+        // follows the item's properties); only new ones get new rows, so a burst of changes costs
+        // little and a focused row keeps its focus.
         let store = imp.deployments.get().expect("set up");
-        let items: Vec<KeelDeployment> =
-            status.deployments.iter().map(KeelDeployment::new).collect();
-        store.splice(0, store.n_items(), &items);
-        if !items.is_empty() && crate::bench::mode().is_some() && !imp.bench_reported.replace(true)
+        let current = |i: u32| store.item(i).and_downcast::<KeelDeployment>();
+        let change = Change::between(store.n_items(), current, &status.deployments, |item, d| {
+            item.id() == d.id
+        });
+        if let Some(change) = &change {
+            let items: Vec<KeelDeployment> = status.deployments[change.added.clone()]
+                .iter()
+                .map(KeelDeployment::new)
+                .collect();
+            store.splice(change.position, change.removed, &items);
+        }
+        for (i, d) in status.deployments.iter().enumerate() {
+            if let Some(item) = current(i as u32) {
+                item.update(d);
+            }
+        }
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.os_name != status.os_name)
+        {
+            // Every row's title names the OS.
+            for i in 0..store.n_items() {
+                if let Some(item) = current(i) {
+                    item.notify_version();
+                }
+            }
+        }
+        if store.n_items() > 0
+            && crate::bench::mode().is_some()
+            && !imp.bench_reported.replace(true)
         {
             self.bench_ready();
         }
@@ -389,9 +449,15 @@ impl KeelWindow {
         let names: Vec<String> = next
             .map(|d| d.requested_packages.clone())
             .unwrap_or_default();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let packages = imp.packages.get().expect("set up");
-        packages.splice(0, packages.n_items(), &names);
+        let current = |i: u32| packages.string(i).map(String::from);
+        if let Some(change) = Change::between(packages.n_items(), current, &names, |a, b| a == b) {
+            let added: Vec<&str> = names[change.added.clone()]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            packages.splice(change.position, change.removed, &added);
+        }
 
         // Demo banner.
         if status.demo || status.booted_emulated {
@@ -428,7 +494,15 @@ impl KeelWindow {
             None => imp.restart_banner.set_revealed(false),
         }
 
-        // Update row.
+        // Update row, redone only when what it says changes.
+        let booted_version = |s: &SystemStatus| s.booted().map(|d| d.version.clone());
+        if previous.as_ref().is_some_and(|p| {
+            p.cached_update == status.cached_update
+                && p.os_name == status.os_name
+                && booted_version(p) == booted_version(&status)
+        }) {
+            return;
+        }
         for row in imp.change_rows.take() {
             imp.changes_row.remove(&row);
         }
@@ -491,6 +565,9 @@ impl KeelWindow {
             if crate::bench::mode().as_deref() == Some("update") {
                 glib::spawn_future_local(async move {
                     win.run(Operation::Check).await;
+                    // Let the check's own effects (its toast's first frames) settle: the
+                    // measure is of the update.
+                    glib::timeout_future(std::time::Duration::from_secs(1)).await;
                     let meter = crate::bench::StallMeter::start();
                     win.run(Operation::Update).await;
                     let stall = meter.stop();
@@ -507,87 +584,27 @@ impl KeelWindow {
         handler.replace(Some(id));
     }
 
+    /// A deployment's row. It is made once per deployment and follows the item's properties.
     fn deployment_row(&self, d: &KeelDeployment) -> adw::ActionRow {
-        let os_name = self
-            .imp()
-            .status
-            .borrow()
-            .as_ref()
-            .map(|s| s.os_name.clone())
-            .unwrap_or_default();
-        let version = if d.version().is_empty() {
-            d.short_checksum()
-        } else {
-            d.version()
-        };
-        let row = adw::ActionRow::builder()
-            .title(format!("{os_name} {version}").trim())
-            .subtitle_lines(2)
-            .build();
-        let mut facts = vec![relative_date(d.timestamp())];
-        if !d.origin().is_empty() {
-            facts.push(d.origin());
-        }
-        facts.push(d.short_checksum());
-        if d.layered() > 0 {
-            facts.push(
-                ngettext("{} layered package", "{} layered packages", d.layered())
-                    .replace("{}", &d.layered().to_string()),
-            );
-        }
-        row.set_subtitle(&facts.join(" · "));
-        let mut badges = Vec::new();
-        if d.booted() {
-            badges.push(gettext("Booted"));
-        }
-        if d.index() == 0 {
-            badges.push(gettext("Next Boot"));
-        }
-        if d.rollback() {
-            badges.push(gettext("Rollback"));
-        }
-        for text in badges {
-            let badge = gtk::Label::builder()
-                .label(&text)
+        let row = adw::ActionRow::builder().subtitle_lines(2).build();
+        let badge = |text: String| {
+            let label = gtk::Label::builder()
+                .label(text)
                 .valign(gtk::Align::Center)
                 .build();
-            badge.add_css_class("caption");
-            badge.add_css_class("dim-label");
-            row.add_suffix(&badge);
-        }
-        if d.pinned() {
-            let pin = gtk::Image::from_icon_name("view-pin-symbolic");
-            pin.set_tooltip_text(Some(&gettext("Pinned")));
-            pin.update_property(&[gtk::accessible::Property::Label(&gettext("Pinned"))]);
-            row.add_suffix(&pin);
-        }
-        let menu = gio::Menu::new();
-        let id = d.id();
-        let item = |label: &str, action: &str| {
-            let item = gio::MenuItem::new(Some(label), None);
-            item.set_action_and_target_value(Some(action), Some(&id.to_variant()));
-            item
+            label.add_css_class("caption");
+            label.add_css_class("dim-label");
+            row.add_suffix(&label);
+            label
         };
-        if !d.staged() {
-            if d.pinned() {
-                menu.append_item(&item(&gettext("Unpin"), "win.unpin"));
-            } else {
-                menu.append_item(&item(&gettext("Pin"), "win.pin"));
-            }
-        }
-        if d.index() != 0 {
-            menu.append_item(&item(&gettext("Boot This Next"), "win.boot-next"));
-        }
-        if !d.booted() {
-            menu.append_item(&item(&gettext("Compare with Booted"), "win.compare"));
-        }
-        menu.append_item(&item(
-            &gettext("Local Configuration Changes"),
-            "win.config-diff",
-        ));
-        if !d.booted() && !d.pinned() {
-            menu.append_item(&item(&gettext("Remove"), "win.remove"));
-        }
+        let booted = badge(gettext("Booted"));
+        let next = badge(gettext("Next Boot"));
+        let rollback = badge(gettext("Rollback"));
+        let pin = gtk::Image::from_icon_name("view-pin-symbolic");
+        pin.set_tooltip_text(Some(&gettext("Pinned")));
+        pin.update_property(&[gtk::accessible::Property::Label(&gettext("Pinned"))]);
+        row.add_suffix(&pin);
+        let menu = gio::Menu::new();
         let button = gtk::MenuButton::builder()
             .icon_name("view-more-symbolic")
             .menu_model(&menu)
@@ -595,10 +612,50 @@ impl KeelWindow {
             .tooltip_text(gettext("Deployment Actions"))
             .build();
         button.add_css_class("flat");
-        button.update_property(&[gtk::accessible::Property::Label(
-            &gettext("Actions for {}").replace("{}", &version),
-        )]);
         row.add_suffix(&button);
+
+        let win = self.downgrade();
+        let shown = row.downgrade();
+        let fill = move |d: &KeelDeployment| {
+            let (Some(win), Some(row)) = (win.upgrade(), shown.upgrade()) else {
+                return;
+            };
+            let os_name = win
+                .imp()
+                .status
+                .borrow()
+                .as_ref()
+                .map(|s| s.os_name.clone())
+                .unwrap_or_default();
+            let version = if d.version().is_empty() {
+                d.short_checksum()
+            } else {
+                d.version()
+            };
+            row.set_title(format!("{os_name} {version}").trim());
+            let mut facts = vec![relative_date(d.timestamp())];
+            if !d.origin().is_empty() {
+                facts.push(d.origin());
+            }
+            facts.push(d.short_checksum());
+            if d.layered() > 0 {
+                facts.push(
+                    ngettext("{} layered package", "{} layered packages", d.layered())
+                        .replace("{}", &d.layered().to_string()),
+                );
+            }
+            row.set_subtitle(&facts.join(" · "));
+            booted.set_visible(d.booted());
+            next.set_visible(d.index() == 0);
+            rollback.set_visible(d.rollback());
+            pin.set_visible(d.pinned());
+            button.update_property(&[gtk::accessible::Property::Label(
+                &gettext("Actions for {}").replace("{}", &version),
+            )]);
+            fill_deployment_menu(&menu, d);
+        };
+        fill(d);
+        d.connect_notify_local(None, move |d, _| fill(d));
         row
     }
 
@@ -1207,6 +1264,37 @@ fn diff_rows(diff: &PackageDiff) -> Vec<adw::ActionRow> {
         rows.push(row(&p.name, gettext("Removed: {}").replace("{}", &p.evr())));
     }
     rows
+}
+
+/// What can be done with a deployment, as its row's menu offers it.
+fn fill_deployment_menu(menu: &gio::Menu, d: &KeelDeployment) {
+    menu.remove_all();
+    let id = d.id();
+    let item = |label: &str, action: &str| {
+        let item = gio::MenuItem::new(Some(label), None);
+        item.set_action_and_target_value(Some(action), Some(&id.to_variant()));
+        item
+    };
+    if !d.staged() {
+        if d.pinned() {
+            menu.append_item(&item(&gettext("Unpin"), "win.unpin"));
+        } else {
+            menu.append_item(&item(&gettext("Pin"), "win.pin"));
+        }
+    }
+    if d.index() != 0 {
+        menu.append_item(&item(&gettext("Boot This Next"), "win.boot-next"));
+    }
+    if !d.booted() {
+        menu.append_item(&item(&gettext("Compare with Booted"), "win.compare"));
+    }
+    menu.append_item(&item(
+        &gettext("Local Configuration Changes"),
+        "win.config-diff",
+    ));
+    if !d.booted() && !d.pinned() {
+        menu.append_item(&item(&gettext("Remove"), "win.remove"));
+    }
 }
 
 /// A date as people say it: "Today", "Yesterday", "3 days ago", else the locale's date.

@@ -131,6 +131,8 @@ def test_update_restart_rollback_pin_and_packages(demo):
         press(find(window, "toggle button", "Actions for 41.20261101.0"))
         press(find(keel.app, "menu item", "Unpin"))
         wait_for("the unpin", lambda: not demo.status()["deployments"][2]["pinned"])
+        # The row follows its deployment in place: the pin goes away without the list being rebuilt.
+        wait_for("the pin icon to go", lambda: not find_all(window, "image", "Pinned"))
 
         press(find(window, "page tab", "Packages"))
         find(window, "label", "No packages are layered")

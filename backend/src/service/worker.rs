@@ -214,6 +214,11 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
 }
 
 fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
+    // Updates are background work: at a lower CPU priority (inherited by libostree's threads) the
+    // desktop, and Keel's own window, stay smooth while one runs.
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!("could not lower the writer's priority: {err}");
+    }
     let system = match System::open(&target.path, target.demo) {
         Ok(system) => system,
         Err(err) => {
