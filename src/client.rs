@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use gettextrs::gettext;
 use keel_api::dbus::{self, Backend1Proxy, TransactionProxy};
-use keel_api::model::{AvailablePackage, ConfigDiff, HistoryEntry, SystemStatus};
+use keel_api::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 use zbus::zvariant::Value;
 
@@ -178,6 +178,16 @@ impl Client {
             .await
             .map_err(UiError::from_call)?;
         Ok(dbus::parse_config_diff(&dict))
+    }
+
+    /// What a cleanup of all it may remove would remove and free.
+    pub async fn estimate_cleanup(&self) -> Result<CleanupEstimate, UiError> {
+        let dict = self
+            .proxy
+            .estimate_cleanup(HashMap::new())
+            .await
+            .map_err(UiError::from_call)?;
+        Ok(dbus::parse_cleanup_estimate(&dict))
     }
 
     pub async fn available_packages(&self) -> Result<Vec<AvailablePackage>, UiError> {

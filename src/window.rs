@@ -9,7 +9,7 @@ use adw::prelude::*;
 use adw::subclass::prelude::*;
 use gettextrs::{gettext, ngettext};
 use gtk::{gio, glib};
-use keel_api::model::{Deployment, HistoryEntry, SystemStatus};
+use keel_api::model::{CleanupEstimate, Deployment, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
 use crate::application::KeelApplication;
@@ -63,6 +63,8 @@ mod imp {
         /// A refresh is under way; `refresh_again` asks it to read once more when done.
         pub refreshing: std::cell::Cell<bool>,
         pub refresh_again: std::cell::Cell<bool>,
+        /// Cancel was pressed while waiting for another program to release the system.
+        pub wait_cancelled: std::cell::Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -700,49 +702,87 @@ impl KeelWindow {
         row
     }
 
-    /// Runs one operation as a transaction, with progress, and reports how it ended.
+    /// Runs one operation as a transaction, with progress, and reports how it ended. When something
+    /// else is changing the system, offers to wait: for Keel's own running transaction, or, when
+    /// another program holds the sysroot, by trying again every second until it lets go.
     async fn run(&self, op: Operation) {
         let Some(client) = self.client() else { return };
-        let path = match client.start(op.clone()).await {
-            Ok(path) => path,
-            Err(err) if err.is_busy() => {
-                if self.offer_to_wait(&err).await
-                    && let Some(active) = client.active_transaction().await
-                {
-                    self.follow(active).await;
-                    Box::pin(self.run(op)).await;
+        let imp = self.imp();
+        let mut waiting = false;
+        loop {
+            if waiting {
+                self.set_busy(true);
+                imp.progress_label
+                    .set_label(&gettext("Waiting for the other program to finish…"));
+                imp.progress_bar.pulse();
+                glib::timeout_future(std::time::Duration::from_secs(1)).await;
+                if imp.wait_cancelled.take() {
+                    self.set_busy(false);
+                    self.toast(&gettext("Stopped waiting; nothing was changed"));
+                    return;
                 }
-                return;
             }
-            Err(err) => {
-                self.show_error(&err);
-                return;
-            }
-        };
-        if self.follow(path).await.is_some() {
-            let text = match op {
-                Operation::Check => {
-                    let found = self
-                        .imp()
-                        .status
-                        .borrow()
-                        .as_ref()
-                        .is_some_and(|s| s.cached_update.is_some());
-                    if found {
-                        gettext("An update is available")
-                    } else {
-                        gettext("The system is up to date")
+            let result = match client.start(op.clone()).await {
+                Ok(path) => self.track(path).await,
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(_) => break,
+                Err(err) if err.is_busy() => {
+                    if !waiting {
+                        if !self.offer_to_wait(&err).await {
+                            return;
+                        }
+                        waiting = true;
+                        imp.wait_cancelled.set(false);
+                    }
+                    if let Some(active) = client.active_transaction().await {
+                        self.follow(active).await;
                     }
                 }
-                _ => success_message(&op),
-            };
-            self.toast(&text);
+                Err(err) => {
+                    if waiting {
+                        self.set_busy(false);
+                    }
+                    self.report_failure(&err);
+                    return;
+                }
+            }
+        }
+        let text = match op {
+            Operation::Check => {
+                let found = imp
+                    .status
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|s| s.cached_update.is_some());
+                if found {
+                    gettext("An update is available")
+                } else {
+                    gettext("The system is up to date")
+                }
+            }
+            _ => success_message(&op),
+        };
+        self.toast(&text);
+    }
+
+    /// Follows a transaction that is already running (started by another window, or before Keel
+    /// was opened) and reports a failure.
+    async fn follow(&self, path: zbus::zvariant::OwnedObjectPath) {
+        if let Err(err) = self.track(path).await {
+            self.report_failure(&err);
         }
     }
 
-    /// Shows a transaction's progress until it ends; Some(message) when it succeeded.
-    async fn follow(&self, path: zbus::zvariant::OwnedObjectPath) -> Option<String> {
-        let client = self.client()?;
+    /// Shows a transaction's progress until it ends, then reads the system again.
+    async fn track(&self, path: zbus::zvariant::OwnedObjectPath) -> Result<String, UiError> {
+        let Some(client) = self.client() else {
+            return Err(UiError::new(
+                gettext("Keel cannot reach its backend"),
+                String::new(),
+            ));
+        };
         let imp = self.imp();
         imp.running.replace(Some(path.clone()));
         self.set_busy(true);
@@ -757,16 +797,15 @@ impl KeelWindow {
         imp.running.replace(None);
         self.set_busy(false);
         self.refresh().await;
-        match result {
-            Ok(message) => Some(message),
-            Err(err) if err.is_cancelled() => {
-                self.toast(&gettext("Cancelled; nothing was changed"));
-                None
-            }
-            Err(err) => {
-                self.show_error(&err);
-                None
-            }
+        result
+    }
+
+    /// A cancellation is no error: a toast says nothing changed; anything else gets the dialog.
+    fn report_failure(&self, err: &UiError) {
+        if err.is_cancelled() {
+            self.toast(&gettext("Cancelled; nothing was changed"));
+        } else {
+            self.show_error(err);
         }
     }
 
@@ -812,6 +851,8 @@ impl KeelWindow {
     async fn cancel(&self) {
         let (Some(client), Some(path)) = (self.client(), self.imp().running.borrow().clone())
         else {
+            // Not a transaction: the wait for another program to finish.
+            self.imp().wait_cancelled.set(true);
             return;
         };
         if let Err(err) = client.cancel(path).await {
@@ -870,43 +911,46 @@ impl KeelWindow {
         }
     }
 
+    /// Asks before cleaning up, saying what goes and the space it frees (worked out by the backend
+    /// while the dialog is already open).
     async fn confirm_cleanup(&self) {
-        let status = self.imp().status.borrow().clone();
-        let Some(status) = status else { return };
-        let removable: Vec<&Deployment> = status
-            .deployments
-            .iter()
-            .filter(|d| !d.booted && !d.pinned)
-            .collect();
-        let body = if removable.is_empty() {
-            gettext(
-                "No deployment can be removed: only the booted and pinned ones remain. Unused data in the repository will be pruned.",
-            )
-        } else {
-            let list: Vec<String> = removable
-                .iter()
-                .map(|d| {
-                    d.version
-                        .clone()
-                        .unwrap_or_else(|| d.checksum[..10].to_owned())
-                })
-                .collect();
-            ngettext(
-                "This removes {n} deployment ({list}) and prunes unused data. The booted and pinned deployments stay.",
-                "This removes {n} deployments ({list}) and prunes unused data. The booted and pinned deployments stay.",
-                removable.len() as u32,
-            )
-            .replace("{n}", &removable.len().to_string())
-            .replace("{list}", &list.join(", "))
-        };
-        let dialog = adw::AlertDialog::new(Some(&gettext("Clean Up?")), Some(&body));
+        let Some(client) = self.client() else { return };
+        let dialog = adw::AlertDialog::new(
+            Some(&gettext("Clean Up?")),
+            Some(&gettext("Working out what can be removed…")),
+        );
         dialog.add_responses(&[
             ("cancel", &gettext("_Cancel")),
             ("cleanup", &gettext("C_lean Up")),
         ]);
         dialog.set_response_appearance("cleanup", adw::ResponseAppearance::Destructive);
+        dialog.set_response_enabled("cleanup", false);
         dialog.set_close_response("cancel");
-        if dialog.choose_future(Some(self)).await == "cleanup" {
+        let chosen = dialog.clone().choose_future(Some(self));
+        let estimate = client.estimate_cleanup();
+        futures_util::pin_mut!(chosen, estimate);
+        let chosen = match futures_util::future::select(chosen, estimate).await {
+            futures_util::future::Either::Left((response, _)) => response,
+            futures_util::future::Either::Right((estimate, chosen)) => {
+                match estimate {
+                    Ok(estimate) => {
+                        let status = self.imp().status.borrow().clone();
+                        dialog.set_body(&cleanup_summary(&estimate, status.as_ref()));
+                        dialog.set_response_enabled(
+                            "cleanup",
+                            !estimate.deployments.is_empty() || estimate.bytes > 0,
+                        );
+                    }
+                    Err(err) => {
+                        dialog.force_close();
+                        self.show_error(&err);
+                        return;
+                    }
+                }
+                chosen.await
+            }
+        };
+        if chosen == "cleanup" {
             self.run(Operation::Cleanup {
                 pending: true,
                 rollback: true,
@@ -918,27 +962,11 @@ impl KeelWindow {
     async fn compare(&self, id: String) {
         let Some(client) = self.client() else { return };
         match client.diff("booted", &id).await {
-            Ok(diff) => {
-                let dialog = adw::AlertDialog::new(
-                    Some(&gettext("Compared with Booted")),
-                    Some(&diff_summary(&diff)),
-                );
-                let list = gtk::ListBox::new();
-                list.add_css_class("boxed-list");
-                list.set_selection_mode(gtk::SelectionMode::None);
-                for row in diff_rows(&diff) {
-                    list.append(&row);
-                }
-                let scroller = gtk::ScrolledWindow::builder()
-                    .child(&list)
-                    .propagate_natural_height(true)
-                    .max_content_height(360)
-                    .hscrollbar_policy(gtk::PolicyType::Never)
-                    .build();
-                dialog.set_extra_child(Some(&scroller));
-                dialog.add_response("close", &gettext("_Close"));
-                dialog.present(Some(self));
-            }
+            Ok(diff) => self.present_list(
+                &gettext("Compared with Booted"),
+                &diff_summary(&diff),
+                diff_rows(&diff),
+            ),
             Err(err) => self.show_error(&err),
         }
     }
@@ -947,30 +975,57 @@ impl KeelWindow {
         let Some(client) = self.client() else { return };
         match client.config_diff(&id).await {
             Ok(diff) => {
-                let mut lines = Vec::new();
+                let mut rows = Vec::new();
                 for (mark, files) in [
                     (gettext("Modified"), &diff.modified),
                     (gettext("Added"), &diff.added),
                     (gettext("Removed"), &diff.removed),
                 ] {
                     for f in files {
-                        lines.push(format!("{mark}: /etc/{f}"));
+                        rows.push(
+                            adw::ActionRow::builder()
+                                .title(format!("/etc/{f}"))
+                                .subtitle(mark.as_str())
+                                .build(),
+                        );
                     }
                 }
-                let body = if lines.is_empty() {
+                let body = if rows.is_empty() {
                     gettext("/etc matches the image’s defaults.")
                 } else {
-                    lines.join("\n")
+                    ngettext(
+                        "{} file in /etc differs from the image’s defaults.",
+                        "{} files in /etc differ from the image’s defaults.",
+                        rows.len() as u32,
+                    )
+                    .replace("{}", &rows.len().to_string())
                 };
-                let dialog = adw::AlertDialog::new(
-                    Some(&gettext("Local Configuration Changes")),
-                    Some(&body),
-                );
-                dialog.add_response("close", &gettext("_Close"));
-                dialog.present(Some(self));
+                self.present_list(&gettext("Local Configuration Changes"), &body, rows);
             }
             Err(err) => self.show_error(&err),
         }
+    }
+
+    /// A dialog with a short summary over a scrolling list of rows (none: the summary alone).
+    fn present_list(&self, title: &str, body: &str, rows: Vec<adw::ActionRow>) {
+        let dialog = adw::AlertDialog::new(Some(title), Some(body));
+        if !rows.is_empty() {
+            let list = gtk::ListBox::new();
+            list.add_css_class("boxed-list");
+            list.set_selection_mode(gtk::SelectionMode::None);
+            for row in &rows {
+                list.append(row);
+            }
+            let scroller = gtk::ScrolledWindow::builder()
+                .child(&list)
+                .propagate_natural_height(true)
+                .max_content_height(360)
+                .hscrollbar_policy(gtk::PolicyType::Never)
+                .build();
+            dialog.set_extra_child(Some(&scroller));
+        }
+        dialog.add_response("close", &gettext("_Close"));
+        dialog.present(Some(self));
     }
 
     async fn add_package(&self) {
@@ -1264,6 +1319,44 @@ fn diff_rows(diff: &PackageDiff) -> Vec<adw::ActionRow> {
         rows.push(row(&p.name, gettext("Removed: {}").replace("{}", &p.evr())));
     }
     rows
+}
+
+/// The Clean Up dialog's body: which deployments go and the space freed.
+fn cleanup_summary(estimate: &CleanupEstimate, status: Option<&SystemStatus>) -> String {
+    let size = glib::format_size(estimate.bytes).to_string();
+    if estimate.deployments.is_empty() {
+        return if estimate.bytes == 0 {
+            gettext(
+                "There is nothing to clean up: only the booted and pinned deployments remain, and the repository holds nothing unused.",
+            )
+        } else {
+            // Translators: {} is a size, like "12.3 MB".
+            gettext(
+                "This prunes unused data from the repository and frees {}. Every deployment stays.",
+            )
+            .replace("{}", &size)
+        };
+    }
+    let names: Vec<String> = estimate
+        .deployments
+        .iter()
+        .map(|id| {
+            status
+                .and_then(|s| s.find(id))
+                .and_then(|d| d.version.clone())
+                .unwrap_or_else(|| id.chars().take(10).collect())
+        })
+        .collect();
+    let n = estimate.deployments.len() as u32;
+    // Translators: {n} is a number, {list} versions, {size} a size like "12.3 MB".
+    ngettext(
+        "This removes {n} deployment ({list}) and frees {size}. The booted and pinned deployments stay.",
+        "This removes {n} deployments ({list}) and frees {size}. The booted and pinned deployments stay.",
+        n,
+    )
+    .replace("{n}", &n.to_string())
+    .replace("{list}", &names.join(", "))
+    .replace("{size}", &size)
 }
 
 /// What can be done with a deployment, as its row's menu offers it.

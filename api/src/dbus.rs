@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-use crate::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
+use crate::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
 use crate::packages::{Package, PackageChange, PackageDiff, PackageTuple};
 
 pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
@@ -163,6 +163,13 @@ pub fn config_diff(c: &ConfigDiff) -> Dict {
         .build()
 }
 
+pub fn cleanup_estimate(e: &CleanupEstimate) -> Dict {
+    Builder::default()
+        .put("deployments", e.deployments.clone())
+        .put("bytes", e.bytes)
+        .build()
+}
+
 pub fn history_entry(e: &HistoryEntry) -> Dict {
     Builder::default()
         .put("time", e.time)
@@ -293,6 +300,13 @@ pub fn parse_config_diff(d: &Dict) -> ConfigDiff {
     }
 }
 
+pub fn parse_cleanup_estimate(d: &Dict) -> CleanupEstimate {
+    CleanupEstimate {
+        deployments: list(d, "deployments").unwrap_or_default(),
+        bytes: number(d, "bytes").unwrap_or_default(),
+    }
+}
+
 /// The client side of the API.
 #[zbus::proxy(
     interface = "io.github.keelapp.Keel.Backend1",
@@ -304,6 +318,7 @@ pub trait Backend1 {
     fn get_diff(&self, from: &str, to: &str) -> zbus::Result<Dict>;
     fn get_config_diff(&self, deployment: &str) -> zbus::Result<Dict>;
     fn get_history(&self) -> zbus::Result<Vec<Dict>>;
+    fn estimate_cleanup(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<Dict>;
     fn list_packages(&self) -> zbus::Result<Vec<(String, String, String, String)>>;
     fn check(&self) -> zbus::Result<OwnedObjectPath>;
     fn update(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;

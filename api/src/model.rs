@@ -122,6 +122,15 @@ pub struct ConfigDiff {
     pub removed: Vec<String>,
 }
 
+/// What a cleanup would do, worked out without doing it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupEstimate {
+    /// Ids of the deployments it would remove.
+    pub deployments: Vec<String>,
+    /// Space it would free in the sysroot's `ostree` folder, in bytes (as `du` counts it).
+    pub bytes: u64,
+}
+
 /// One finished operation, as the history journal keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

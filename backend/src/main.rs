@@ -93,6 +93,9 @@ enum Command {
         rollback: bool,
         #[arg(long)]
         repo: bool,
+        /// Only say what would be removed and the space it would free.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Packages that differ between two deployments.
     Diff {
@@ -359,6 +362,7 @@ fn run(cli: Cli) -> Result<()> {
             pending,
             rollback,
             repo,
+            dry_run,
         } => {
             let what = if pending || rollback || repo {
                 CleanupSet {
@@ -373,6 +377,14 @@ fn run(cli: Cli) -> Result<()> {
                     repo: true,
                 }
             };
+            if dry_run {
+                let estimate = system.cleanup_estimate(what)?;
+                for id in &estimate.deployments {
+                    println!("would remove {id}");
+                }
+                println!("would free {}", glib::format_size(estimate.bytes));
+                return Ok(());
+            }
             let freed = system.cleanup(what, None)?;
             println!("Cleaned up; freed {}.", glib::format_size(freed));
         }

@@ -334,3 +334,84 @@ fn layering_on_a_rolled_back_deployment_keeps_its_base() {
     assert!(status.deployments[0].layered_packages.is_empty());
     demo.assert_agrees_with_ostree();
 }
+
+/// Allocated bytes of every file under `dir`, by inode.
+fn inodes(dir: &std::path::Path) -> std::collections::HashMap<(u64, u64), u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = std::collections::HashMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                found.insert((meta.dev(), meta.ino()), meta.blocks() * 512);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn cleanup_estimate_matches_what_cleanup_frees() {
+    use keel_backend::system::{CleanupSet, System};
+    let demo = Demo::new();
+    demo.ok(&["update"]);
+    // Pending (the update), booted, rollback. Each step must remove the deployments the estimate
+    // named and free the space it said: space that really comes free, files whose every link
+    // is gone (the demo's objects are also linked from its remote), give or take the journal and
+    // boot records the cleanup itself rewrites.
+    let steps = [
+        CleanupSet {
+            pending: false,
+            rollback: false,
+            repo: true,
+        },
+        CleanupSet {
+            pending: false,
+            rollback: true,
+            repo: true,
+        },
+        CleanupSet {
+            pending: true,
+            rollback: false,
+            repo: true,
+        },
+    ];
+    for what in steps {
+        let system = System::open(&demo.sysroot(), false).unwrap();
+        let before = demo.fingerprint();
+        let estimate = system.cleanup_estimate(what).unwrap();
+        assert_eq!(demo.fingerprint(), before, "estimating changed the system");
+        let ids = |demo: &Demo| -> Vec<String> {
+            demo.status()
+                .deployments
+                .iter()
+                .map(|d| d.id.clone())
+                .collect()
+        };
+        let (ids_before, files_before) = (ids(&demo), inodes(&demo.root()));
+        system.cleanup(what, None).unwrap();
+        let (ids_after, files_after) = (ids(&demo), inodes(&demo.root()));
+        let removed: Vec<String> = ids_before
+            .into_iter()
+            .filter(|id| !ids_after.contains(id))
+            .collect();
+        assert_eq!(estimate.deployments, removed, "{what:?}");
+        let freed: u64 = files_before
+            .iter()
+            .filter(|(inode, _)| !files_after.contains_key(inode))
+            .map(|(_, bytes)| bytes)
+            .sum();
+        assert!(
+            estimate.bytes.abs_diff(freed) <= 64 * 1024,
+            "{what:?}: estimated {} bytes, {freed} came free",
+            estimate.bytes
+        );
+        if what.pending || what.rollback {
+            assert!(freed > 100 * 1024, "{what:?} freed only {freed} bytes");
+        }
+    }
+    demo.assert_agrees_with_ostree();
+}

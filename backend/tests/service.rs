@@ -191,6 +191,18 @@ fn status_reads_the_system() {
     assert!(diff.contains_key("upgraded"));
     let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
     assert_eq!(active.as_str(), "/");
+    // Estimating a cleanup names the rollback deployment and changes nothing.
+    let before = service.demo.fingerprint();
+    let estimate: Dict = proxy.call("EstimateCleanup", &(no_options(),)).unwrap();
+    let ids = Vec::<String>::try_from(estimate["deployments"].try_clone().unwrap()).unwrap();
+    assert_eq!(ids, vec![string(&list[1], "id")]);
+    assert!(get::<u64>(&estimate, "bytes") > 0);
+    assert_eq!(service.demo.fingerprint(), before);
+    let refused = proxy.call::<_, _, Dict>(
+        "EstimateCleanup",
+        &(HashMap::from([("everything", Value::from(true))]),),
+    );
+    assert!(refused.unwrap_err().to_string().contains("InvalidArgument"));
 }
 
 #[test]
@@ -433,6 +445,7 @@ fn random_and_malformed_calls_change_nothing() {
         "UninstallPackages",
         "ResetPackages",
         "Cleanup",
+        "EstimateCleanup",
         "Reboot",
         "RegisterClient",
         "NoSuchMethod",
@@ -457,7 +470,7 @@ fn random_and_malformed_calls_change_nothing() {
             ("Check" | "ResetPackages" | "Reboot" | "GetStatus", _) => {
                 conn.call_method(Some(name), PATH, Some(IFACE), method, &(junk.as_str(),))
             }
-            ("Update" | "Cleanup", _) => {
+            ("Update" | "Cleanup" | "EstimateCleanup", _) => {
                 conn.call_method(Some(name), PATH, Some(IFACE), method, &(options,))
             }
             ("InstallPackages" | "UninstallPackages", 0) => {

@@ -4,9 +4,11 @@ Runs inside build-aux/ui-session, which provides the X display, the session bus 
 accessibility bus. Controls are found by role and accessible name, never by widget internals.
 """
 
+import json
 import os
 import re
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,3 +198,66 @@ def screenshot(name):
         ["import", "-window", "root", "-trim", "+repage", f"png:{path}"], check=True
     )
     return path
+
+
+# libadwaita's dialogs show up as one of these roles.
+DIALOG = ("dialog", "alert", "alert dialog")
+BACKEND = os.environ.get("KEEL_BACKEND_BIN", str(REPO / "target" / "debug" / "keel-backend"))
+
+
+class Demo:
+    """A fresh demo system in a private XDG data home (where `keel --demo` looks), its remote
+    served over HTTP on 127.0.0.1 with a small delay per request, as a real mirror would be."""
+
+    def __init__(self, delay=0.02):
+        self.home = tempfile.mkdtemp(prefix="keel-e2e-")
+        self.dir = os.path.join(self.home, "keel", "demo")
+        self.sysroot = os.path.join(self.dir, "sysroot")
+        subprocess.run([BACKEND, "demo", "init", "--dir", self.dir], check=True, capture_output=True)
+        self.server = subprocess.Popen(
+            ["python3", str(REPO / "backend" / "tests" / "slow_http.py"), str(delay),
+             os.path.join(self.dir, "remote")],
+            stdout=subprocess.PIPE, text=True,
+        )
+        self.set_remote(f"http://127.0.0.1:{int(self.server.stdout.readline())}")
+
+    def set_remote(self, url):
+        repo = os.path.join(self.sysroot, "ostree", "repo")
+        subprocess.run(["ostree", f"--repo={repo}", "remote", "delete", "keeldemo"], check=True)
+        subprocess.run(["ostree", f"--repo={repo}", "remote", "add", "--no-gpg-verify", "keeldemo", url],
+                       check=True)
+
+    def stop(self):
+        self.server.terminate()
+        self.server.wait()
+
+    @property
+    def env(self):
+        return {"XDG_DATA_HOME": self.home}
+
+    def status(self):
+        out = subprocess.run(
+            [BACKEND, "--sysroot", self.sysroot, "status", "--json"],
+            check=True, capture_output=True, text=True,
+        )
+        return json.loads(out.stdout)
+
+    def ostree_status(self):
+        return subprocess.run(
+            ["ostree", "admin", "status", f"--sysroot={self.sysroot}"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+
+    def versions(self):
+        return [d["version"] for d in self.status()["deployments"]]
+
+    def wait_versions(self, expected):
+        wait_for(f"deployments {expected}", lambda: self.versions() == expected)
+        # libostree's own view agrees, in the same order.
+        listed = [line.split("Version: ")[1] for line in self.ostree_status().splitlines() if "Version: " in line]
+        assert listed == expected
+
+
+def progress_value(window):
+    bars = find_all(window, "progress bar")
+    return bars[0].queryValue().currentValue if bars else None

@@ -18,6 +18,7 @@ use zbus::{Connection, interface};
 
 use crate::error::Error;
 use crate::progress::ProgressUpdate;
+use crate::system::CleanupSet;
 pub use worker::Target;
 use worker::{Answer, Event, MutationJob, Query, Request, Workers};
 
@@ -495,15 +496,28 @@ impl Backend {
         #[zbus(object_server)] server: &zbus::ObjectServer,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<OwnedObjectPath> {
-        let options = bool_options(&options, &["pending", "rollback", "repo"])?;
-        let all = options.is_empty();
-        let get = |k: &str| all || options.get(k).copied().unwrap_or(false);
+        let what = cleanup_set(&options)?;
         let request = Request::Cleanup {
-            pending: get("pending"),
-            rollback: get("rollback"),
-            repo: get("repo"),
+            pending: what.pending,
+            rollback: what.rollback,
+            repo: what.repo,
         };
         self.start(request, server, conn).await
+    }
+
+    /// What `Cleanup` with these options would remove and free; changes nothing.
+    #[zbus(out_args("estimate"))]
+    async fn estimate_cleanup(
+        &self,
+        options: HashMap<String, OwnedValue>,
+    ) -> Result<HashMap<String, OwnedValue>> {
+        match self
+            .query(Query::CleanupEstimate(cleanup_set(&options)?))
+            .await?
+        {
+            Answer::CleanupEstimate(estimate) => Ok(convert::cleanup_estimate(&estimate)),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
     }
 
     #[zbus(out_args("transaction"))]
@@ -621,6 +635,18 @@ impl Transaction {
 }
 
 /// Runs the service until it has been idle for the timeout.
+/// Cleanup's options: `pending`, `rollback`, `repo` (b); none given means all three.
+fn cleanup_set(options: &HashMap<String, OwnedValue>) -> Result<CleanupSet> {
+    let options = bool_options(options, &["pending", "rollback", "repo"])?;
+    let all = options.is_empty();
+    let get = |k: &str| all || options.get(k).copied().unwrap_or(false);
+    Ok(CleanupSet {
+        pending: get("pending"),
+        rollback: get("rollback"),
+        repo: get("repo"),
+    })
+}
+
 pub fn serve(target: Target, options: Options) -> crate::Result<()> {
     zbus::block_on(serve_async(target, options))
 }

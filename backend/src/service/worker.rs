@@ -9,7 +9,7 @@ use std::time::Duration;
 use ostree::gio;
 
 use crate::error::{Error, Result};
-use crate::model::{AvailablePackage, ConfigDiff, HistoryEntry, SystemStatus};
+use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use crate::packages::PackageDiff;
 use crate::progress::{Phases, Progress, ProgressUpdate};
 use crate::system::{CleanupSet, System};
@@ -98,6 +98,7 @@ impl Request {
 
 pub enum Query {
     Status,
+    CleanupEstimate(CleanupSet),
     Diff(String, String),
     ConfigDiff(String),
     History,
@@ -106,6 +107,7 @@ pub enum Query {
 
 pub enum Answer {
     Status(Box<SystemStatus>),
+    CleanupEstimate(CleanupEstimate),
     Diff(PackageDiff),
     ConfigDiff(ConfigDiff),
     History(Vec<HistoryEntry>),
@@ -199,6 +201,9 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
                     Query::Diff(a, b) => system.diff(&a, &b).map(Answer::Diff),
                     Query::ConfigDiff(d) => system.config_diff(&d).map(Answer::ConfigDiff),
                     Query::History => system.history().map(Answer::History),
+                    Query::CleanupEstimate(what) => {
+                        system.cleanup_estimate(what).map(Answer::CleanupEstimate)
+                    }
                     Query::Packages => system.available_packages().map(Answer::Packages),
                 };
                 let _ = job.reply.send_blocking(answer);

@@ -1,0 +1,137 @@
+"""The System page's dialogs on the demo system: Clean Up (what goes and the space it frees, known
+before anything is removed), Compare with Booted, Local Configuration Changes, and waiting for another
+program that holds the system."""
+
+import fcntl
+import os
+import re
+
+from keel_ui import DIALOG, Keel, find, find_all, label_text, press, screenshot, wait_for
+
+
+def booted_etc(demo):
+    booted = next(d for d in demo.status()["deployments"] if d["booted"])
+    # Ids are OSNAME-CHECKSUM.SERIAL; the folder is deploy/OSNAME/deploy/CHECKSUM.SERIAL.
+    osname, rest = booted["id"].split("-", 1)
+    return os.path.join(demo.sysroot, "ostree", "deploy", osname, "deploy", rest, "etc")
+
+
+def choose(keel, window, version, item):
+    """Picks an item from a deployment row's menu, and waits for the menu to close."""
+    press(find(window, "toggle button", f"Actions for {version}"))
+    press(find(keel.app, "menu item", item))
+    wait_for("the menu to close", lambda: not find_all(keel.app, "menu item", item))
+
+
+def labels(root):
+    return [label_text(node) for node in find_all(root, "label")]
+
+
+def test_clean_up_says_what_it_frees_before_removing(demo):
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        press(find(window, "button", "Clean Up…"))
+        dialog = find(keel.app, DIALOG, "Clean Up?")
+        summary = re.compile(r"This removes 1 deployment \(41\.20261101\.0\) and frees [0-9.]+\s?kB\. "
+                             r"The booted and pinned deployments stay\.")
+        try:
+            wait_for("the estimate", lambda: any(summary.fullmatch(text) for text in labels(dialog)))
+        except AssertionError:
+            raise AssertionError(f"the dialog says: {labels(dialog)}") from None
+        # Nothing was removed to find that out.
+        assert demo.versions() == ["41.20261112.0", "41.20261101.0"]
+        screenshot("clean-up-dialog")
+        press(find(dialog, "button", "Clean Up"))
+        demo.wait_versions(["41.20261112.0"])
+
+        # Now only the booted deployment is left: nothing more to remove, and the dialog says so.
+        find(window, "label", "Cleaned up", timeout=30)
+        press(find(window, "button", "Clean Up…"))
+        dialog = find(keel.app, DIALOG, "Clean Up?")
+        find(dialog, "label", "There is nothing to clean up: only the booted and pinned deployments "
+             "remain, and the repository holds nothing unused.")
+        press(find(dialog, "button", "Cancel"))
+    finally:
+        keel.close()
+
+
+def test_compare_with_booted_and_local_configuration_changes(demo):
+    with open(os.path.join(booted_etc(demo), "keel-e2e.conf"), "w") as f:
+        f.write("changed = yes\n")
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+
+        choose(keel, window, "41.20261101.0", "Compare with Booted")
+        dialog = find(keel.app, DIALOG, "Compared with Booted")
+        find(dialog, "label", "8 downgraded")
+        find(dialog, "label", "Downgraded: 24.2.6-1.fc41 → 24.2.5-1.fc41")
+        screenshot("compare-dialog")
+        press(find(dialog, "button", "Close"))
+        wait_for("the dialog to close", lambda: not find_all(keel.app, DIALOG, "Compared with Booted"))
+
+        choose(keel, window, "41.20261112.0", "Local Configuration Changes")
+        dialog = find(keel.app, DIALOG, "Local Configuration Changes")
+        find(dialog, "label", "1 file in /etc differs from the image’s defaults.")
+        find(dialog, "label", "/etc/keel-e2e.conf")
+        find(dialog, "label", "Added")
+        screenshot("config-diff-dialog")
+        press(find(dialog, "button", "Close"))
+    finally:
+        keel.close()
+
+
+class SysrootLock:
+    """libostree's sysroot lock, held by this process as `ostree admin` would hold it while it works.
+    Opened afresh each time: libostree deletes the lock file when it releases the lock."""
+
+    def __init__(self, sysroot):
+        self.path = os.path.join(sysroot, "ostree", "lock")
+        self.file = None
+
+    def take(self):
+        self.file = open(self.path, "a")
+        fcntl.lockf(self.file, fcntl.LOCK_EX)
+
+    def release(self):
+        if self.file:
+            fcntl.lockf(self.file, fcntl.LOCK_UN)
+            self.file.close()
+            self.file = None
+
+
+def test_waits_for_another_program_that_holds_the_system(demo):
+    keel = Keel("--demo", env=demo.env)
+    lock = SysrootLock(demo.sysroot)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        lock.take()
+        choose(keel, window, "41.20261101.0", "Pin")
+        dialog = find(keel.app, DIALOG, "Another Operation Is Running")
+        find(dialog, "label", "Another program is changing this system right now (the OSTree sysroot is "
+             "locked). Try again when it has finished.")
+        screenshot("busy-dialog")
+        press(find(dialog, "button", "Wait and Retry"))
+        find(window, "label", "Waiting for the other program to finish…", timeout=10)
+        assert not demo.status()["deployments"][1]["pinned"]
+        lock.release()
+        wait_for("the pin, once the other program is done",
+                 lambda: demo.status()["deployments"][1]["pinned"], timeout=30)
+        find(window, "image", "Pinned", timeout=10)
+
+        # Waiting can be given up: Cancel stops it and changes nothing.
+        lock.take()
+        choose(keel, window, "41.20261101.0", "Unpin")
+        press(find(find(keel.app, DIALOG, "Another Operation Is Running"), "button", "Wait and Retry"))
+        find(window, "label", "Waiting for the other program to finish…", timeout=10)
+        press(find(window, "button", "Cancel"))
+        find(window, "label", "Stopped waiting; nothing was changed", timeout=10)
+        lock.release()
+        assert demo.status()["deployments"][1]["pinned"]
+    finally:
+        lock.release()
+        keel.close()
