@@ -69,10 +69,22 @@ mod imp {
             } else {
                 None
             };
-            let chosen = target.clone().unwrap_or_else(Target::default_for_host);
+            let mut chosen = target.clone().unwrap_or_else(Target::default_for_host);
+            if let Target::Sysroot(path) = &chosen {
+                // The Keel already running may have another working directory.
+                chosen =
+                    Target::Sysroot(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+            }
+            // Connecting starts now, on its own thread, while GTK starts up.
             let pending = Client::connect_in_background(&chosen);
-            self.connection.replace(Some((chosen, pending)));
-            self.target.replace(target);
+            self.connection.replace(Some((chosen.clone(), pending)));
+            self.target.replace(target.map(|_| chosen.clone()));
+            let app = self.obj();
+            if app.register(gio::Cancellable::NONE).is_ok() && app.is_remote() {
+                // Keel is running already: it shows this system, in a window of its own.
+                app.activate_action("show-system", Some(&chosen.to_arg().to_variant()));
+                return std::ops::ControlFlow::Break(glib::ExitCode::SUCCESS);
+            }
             // Go on with the default handling (activate).
             std::ops::ControlFlow::Continue(())
         }
@@ -125,11 +137,35 @@ impl KeelApplication {
         let preferences = gio::ActionEntry::builder("preferences")
             .activate(|app: &Self, _, _| app.show_preferences())
             .build();
-        self.add_action_entries([quit, about, preferences]);
+        let show_system = gio::ActionEntry::builder("show-system")
+            .parameter_type(Some(glib::VariantTy::STRING))
+            .activate(|app: &Self, _, parameter| {
+                let target = parameter
+                    .and_then(|p| p.get::<String>())
+                    .and_then(|arg| Target::from_arg(&arg));
+                if let Some(target) = target {
+                    app.show_system(target);
+                }
+            })
+            .build();
+        self.add_action_entries([quit, about, preferences, show_system]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("app.preferences", &["<Control>comma"]);
         self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
+    }
+
+    /// Raises the window showing `target`, or opens one: each system has a window of its own.
+    fn show_system(&self, target: Target) {
+        let existing = self
+            .windows()
+            .into_iter()
+            .filter_map(|w| w.downcast::<KeelWindow>().ok())
+            .find(|w| w.target() == Some(&target));
+        match existing {
+            Some(window) => window.present(),
+            None => KeelWindow::new(self, target).present(),
+        }
     }
 
     fn show_preferences(&self) {

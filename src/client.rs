@@ -33,6 +33,25 @@ impl Target {
         }
     }
 
+    /// As text, to hand to the Keel already running (see `app.show-system`).
+    pub fn to_arg(&self) -> String {
+        match self {
+            Target::Demo => "demo".to_owned(),
+            Target::System => "system".to_owned(),
+            Target::Sysroot(path) => format!("sysroot:{}", path.display()),
+        }
+    }
+
+    pub fn from_arg(arg: &str) -> Option<Self> {
+        match arg {
+            "demo" => Some(Target::Demo),
+            "system" => Some(Target::System),
+            _ => arg
+                .strip_prefix("sysroot:")
+                .map(|path| Target::Sysroot(PathBuf::from(path))),
+        }
+    }
+
     /// The sysroot the backend opens for this target.
     fn sysroot(&self) -> PathBuf {
         match self {

@@ -204,6 +204,11 @@ impl KeelWindow {
         win
     }
 
+    /// The system this window shows.
+    pub fn target(&self) -> Option<&Target> {
+        self.imp().target.get()
+    }
+
     fn settings(&self) -> Option<&gio::Settings> {
         let imp = self.imp();
         if imp.settings.get().is_none() {

@@ -16,6 +16,7 @@ import pyatspi
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "target" / "screenshots"
+KEEL_BIN = os.environ.get("KEEL_BIN", str(REPO / "target" / "debug" / "keel"))
 
 
 class Timeout(AssertionError):
@@ -129,8 +130,7 @@ class Keel:
     """A running Keel process and its accessible application node."""
 
     def __init__(self, *args, env=None):
-        binary = os.environ.get("KEEL_BIN", str(REPO / "target" / "debug" / "keel"))
-        self.process = subprocess.Popen([binary, *args], env={**os.environ, **(env or {})})
+        self.process = subprocess.Popen([KEEL_BIN, *args], env={**os.environ, **(env or {})})
         self.app = wait_for("Keel on the accessibility bus", self._find_app)
 
     def _find_app(self):

@@ -8,7 +8,8 @@ import subprocess
 import tempfile
 import time
 
-from keel_ui import BACKEND, DIALOG, Demo, Keel, find, find_all, key, press, progress_value, screenshot, wait_for
+from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, find, find_all, key, press,
+                     progress_value, screenshot, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     keel = Keel("--demo", env=demo.env)
@@ -190,3 +191,26 @@ def test_automatic_check_finds_the_update(demo):
         key("Escape")
     finally:
         keel.close()
+
+
+def test_each_system_gets_its_own_window_and_backend(demo):
+    other = Demo()
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        # A second `keel` for another system hands it to the running one and exits.
+        env = {**os.environ, **demo.env}
+        subprocess.run([KEEL_BIN, "--sysroot", other.sysroot], env=env, check=True, timeout=60)
+        banner = f"Showing the sysroot in {other.sysroot}, not the running system."
+        wait_for("a window for the other system", lambda: find_all(keel.app, "label", banner), timeout=60)
+        assert len(find_all(keel.app, "frame")) == 2
+        # Each system has its own backend, so neither window shows the other's system.
+        wait_for("two backends", lambda: len(backend_names()) == 2)
+        # Asking again for a system already shown raises its window instead of opening another.
+        subprocess.run([KEEL_BIN, "--demo"], env=env, check=True, timeout=60)
+        time.sleep(1)
+        assert len(find_all(keel.app, "frame")) == 2
+    finally:
+        keel.close()
+        other.stop()
