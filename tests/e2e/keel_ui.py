@@ -126,6 +126,40 @@ def key(*keys):
     subprocess.run(["xdotool", "key", "--clearmodifiers", *keys], check=True)
 
 
+def type_text(text):
+    subprocess.run(["xdotool", "type", "--delay", "20", text], check=True)
+
+
+def focused(root):
+    """The control that has the keyboard focus, or None."""
+    return pyatspi.findDescendant(
+        root, lambda n: n is not None and n.getState().contains(pyatspi.STATE_FOCUSED) and showing(n))
+
+
+def describe(node):
+    return f"{node.getRoleName()} {accessible_name(node)!r}" if node is not None else "nothing"
+
+
+def move_focus_to(root, role, name, step="Tab", limit=80):
+    """Presses `step` (Tab, Down, …) until the control with that role and name has the focus, as a
+    keyboard user walks a window. Fails when it is never reached: it cannot be used without a mouse."""
+    roles = (role,) if isinstance(role, str) else role
+    path = []
+    for _ in range(limit):
+        node = focused(root)
+        path.append(describe(node))
+        if node is not None and node.getRoleName() in roles and accessible_name(node) == name:
+            return node
+        before = path[-1]
+        key(step)
+        # Let the focus move and the accessibility tree hear of it (it may also stay put).
+        try:
+            wait_for("the focus to move", lambda: describe(focused(root)) != before, timeout=2, interval=0.02)
+        except Timeout:
+            pass
+    raise Timeout(f"{role} {name!r} never took the focus with {step}; the focus went: " + " → ".join(path))
+
+
 class Keel:
     """A running Keel process and its accessible application node."""
 
