@@ -5,7 +5,7 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
-use crate::client::{Client, Target};
+use crate::client::{Client, Connected, Target};
 use crate::config;
 use crate::error::UiError;
 use crate::window::KeelWindow;
@@ -20,7 +20,8 @@ mod imp {
         pub target: RefCell<Option<Target>>,
         /// The connection to the backend, started before GTK is (see `handle_local_options`).
         #[allow(clippy::type_complexity)]
-        pub connection: RefCell<Option<(Target, async_channel::Receiver<Result<Client, UiError>>)>>,
+        pub connection:
+            RefCell<Option<(Target, async_channel::Receiver<Result<Connected, UiError>>)>>,
     }
 
     #[glib::object_subclass]

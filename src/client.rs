@@ -78,6 +78,13 @@ pub struct Progress {
     pub message: String,
 }
 
+/// A client just connected, with the status it read first.
+#[derive(Debug)]
+pub struct Connected {
+    pub client: Client,
+    pub status: Option<SystemStatus>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Client {
     proxy: Backend1Proxy<'static>,
@@ -85,16 +92,22 @@ pub struct Client {
 
 impl Client {
     /// Starts connecting at once, on a thread of its own: the bus handshake and the backend's start
-    /// then overlap GTK's start-up instead of waiting for turns of a busy main loop.
+    /// then overlap GTK's start-up instead of waiting for turns of a busy main loop. The system's
+    /// status comes along, so the window's first frame can already show it.
     pub fn connect_in_background(
         target: &Target,
-    ) -> async_channel::Receiver<Result<Self, UiError>> {
+    ) -> async_channel::Receiver<Result<Connected, UiError>> {
         let (tx, rx) = async_channel::bounded(1);
         let target = target.clone();
         let spawned = std::thread::Builder::new()
             .name("keel-connect".into())
             .spawn(move || {
-                let _ = tx.send_blocking(async_io::block_on(Self::connect(&target)));
+                let connected = async_io::block_on(async {
+                    let client = Self::connect(&target).await?;
+                    let status = client.status().await.ok();
+                    Ok(Connected { client, status })
+                });
+                let _ = tx.send_blocking(connected);
             });
         if let Err(err) = spawned {
             let (tx, failed) = async_channel::bounded(1);

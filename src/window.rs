@@ -13,7 +13,7 @@ use keel_api::model::{CleanupEstimate, Deployment, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
 use crate::application::KeelApplication;
-use crate::client::{Client, Operation, Progress, Target};
+use crate::client::{Client, Connected, Operation, Progress, Target};
 use crate::config;
 use crate::deployment::KeelDeployment;
 use crate::error::UiError;
@@ -335,8 +335,8 @@ impl KeelWindow {
                 gettext("Connecting stopped unexpectedly."),
             ))
         });
-        let client = match connected {
-            Ok(client) => client,
+        let Connected { client, status } = match connected {
+            Ok(connected) => connected,
             Err(err) => {
                 self.imp()
                     .update_row
@@ -347,6 +347,9 @@ impl KeelWindow {
         };
         tracing::debug!("backend registered");
         self.imp().client.replace(Some(client.clone()));
+        if let Some(status) = status {
+            self.show_status(status);
+        }
         self.refresh().await;
         tracing::debug!("status shown");
         self.schedule_update_checks();
