@@ -65,6 +65,8 @@ mod imp {
         pub refresh_again: std::cell::Cell<bool>,
         /// Cancel was pressed while waiting for another program to release the system.
         pub wait_cancelled: std::cell::Cell<bool>,
+        /// A transaction runs (or Keel waits to start one).
+        pub busy: std::cell::Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -202,6 +204,26 @@ impl KeelWindow {
             async move { win.start().await }
         ));
         win
+    }
+
+    /// Mutations are off while a transaction runs, and those with nothing to act on are off too.
+    fn update_actions(&self) {
+        let imp = self.imp();
+        let busy = imp.busy.get();
+        let status = imp.status.borrow();
+        let deployments = status.as_ref().map_or(0, |s| s.deployments.len());
+        let layered = status
+            .as_ref()
+            .and_then(|s| s.deployments.first())
+            .is_some_and(|d| !d.requested_packages.is_empty());
+        for action in MUTATIONS {
+            let possible = match *action {
+                "win.reset-packages" => layered,
+                "win.rollback" => deployments > 1,
+                _ => true,
+            };
+            self.action_set_enabled(action, !busy && possible);
+        }
     }
 
     /// The system this window shows.
@@ -468,6 +490,7 @@ impl KeelWindow {
                 .collect();
             packages.splice(change.position, change.removed, &added);
         }
+        self.update_actions();
 
         // Demo banner.
         if status.demo || status.booted_emulated {
@@ -831,9 +854,8 @@ impl KeelWindow {
 
     fn set_busy(&self, busy: bool) {
         let imp = self.imp();
-        for action in MUTATIONS {
-            self.action_set_enabled(action, !busy);
-        }
+        imp.busy.set(busy);
+        self.update_actions();
         self.action_set_enabled("win.cancel", busy);
         imp.progress_row.set_visible(busy);
         if busy {

@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 import time
 
+import pytest
+
 from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, find, find_all, key, press,
                      progress_value, screenshot, wait_for)
 
@@ -104,14 +106,17 @@ def test_backend_errors_appear_as_a_dialog(demo):
         keel.close()
 
 
-def test_narrow_window_uses_the_bottom_switcher(demo):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_narrow_window_uses_the_bottom_switcher(demo, scheme):
     # The remembered window size (GSettings, keyfile backend in a private config home) opens
     # Keel at phone width.
     config = tempfile.mkdtemp(prefix="keel-config-")
     os.makedirs(os.path.join(config, "glib-2.0", "settings"))
     with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
         f.write("[io/github/keelapp/Keel]\nwindow-width=360\nwindow-height=720\ncheck-updates-automatically=false\n")
-    env = {**demo.env, "XDG_CONFIG_HOME": config, "GSETTINGS_BACKEND": "keyfile"}
+    env = {**demo.env, "XDG_CONFIG_HOME": config, "GSETTINGS_BACKEND": "keyfile",
+           "ADW_DEBUG_COLOR_SCHEME": f"prefer-{scheme}"}
+    suffix = "-dark" if scheme == "dark" else ""
     keel = Keel("--demo", env=env)
     try:
         window = keel.window()
@@ -119,22 +124,33 @@ def test_narrow_window_uses_the_bottom_switcher(demo):
         wait_for("a narrow window", lambda: window.queryComponent().getExtents(0).width <= 400)
         # The header shows the window title instead of the switcher, which moves to the bottom bar.
         find(window, "label", "Keel")
-        screenshot("narrow")
+        screenshot(f"narrow-system{suffix}")
+        press(find(window, "page tab", "Packages"))
+        find(window, "label", "Layered Packages")
+        screenshot(f"narrow-packages{suffix}")
         press(find(window, "page tab", "History"))
         find(window, "label", "Past Operations")
-        screenshot("narrow-history")
+        screenshot(f"narrow-history{suffix}")
     finally:
         keel.close()
 
 
 def test_dark_style(demo):
+    # Something on every page: a layered package (and so a history entry), and an update waiting.
+    subprocess.run([BACKEND, "--sysroot", demo.sysroot, "install", "htop"], check=True, capture_output=True)
     keel = Keel("--demo", env={**demo.env, "ADW_DEBUG_COLOR_SCHEME": "prefer-dark"})
     try:
         window = keel.window()
-        find(window, "label", "The system is up to date", timeout=60)
+        find(window, "label", "Restart to use Keel Demo OS 41.20261112.0", timeout=60)
         press(find(window, "button", "Check for Updates"))
         find(window, "button", "Update", timeout=30)
         screenshot("system-dark")
+        press(find(window, "page tab", "Packages"))
+        find(window, "label", "htop")
+        screenshot("packages-dark")
+        press(find(window, "page tab", "History"))
+        find(window, "label", "Add Packages")
+        screenshot("history-dark")
     finally:
         keel.close()
 
