@@ -67,6 +67,9 @@ mod imp {
         pub wait_cancelled: std::cell::Cell<bool>,
         /// A transaction runs (or Keel waits to start one).
         pub busy: std::cell::Cell<bool>,
+        /// The phase the progress text shows, and when that text last changed.
+        pub progress_phase: RefCell<String>,
+        pub progress_text_at: std::cell::Cell<Option<std::time::Instant>>,
     }
 
     #[glib::object_subclass]
@@ -840,9 +843,22 @@ impl KeelWindow {
         }
     }
 
+    /// The bar follows every report. The text changes with each new phase, and otherwise at most
+    /// four times a second: a new text re-lays out the page, and nobody reads faster than that.
     fn show_progress(&self, p: &Progress) {
         let imp = self.imp();
         imp.progress_bar.set_fraction(p.fraction);
+        let now = std::time::Instant::now();
+        let new_phase = *imp.progress_phase.borrow() != p.phase;
+        let due = imp
+            .progress_text_at
+            .get()
+            .is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_millis(250));
+        if !(new_phase || due || p.fraction >= 1.0) {
+            return;
+        }
+        imp.progress_phase.replace(p.phase.clone());
+        imp.progress_text_at.set(Some(now));
         let percent = (p.fraction * 100.0).round() as u32;
         let text = if p.message.is_empty() {
             format!("{} — {percent} %", p.phase)
@@ -859,6 +875,8 @@ impl KeelWindow {
         self.action_set_enabled("win.cancel", busy);
         imp.progress_row.set_visible(busy);
         if busy {
+            imp.progress_phase.take();
+            imp.progress_text_at.set(None);
             imp.progress_bar.set_fraction(0.0);
             imp.progress_label.set_label(&gettext("Starting…"));
         }
