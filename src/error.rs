@@ -10,6 +10,8 @@ pub struct UiError {
     pub detail: String,
     /// The backend's error kind (`Busy`, `NotFound`, …) when it came from the backend.
     pub kind: Option<String>,
+    /// What a bug report needs (the D-Bus error's name and text); shown folded away.
+    pub technical: String,
 }
 
 impl UiError {
@@ -18,6 +20,7 @@ impl UiError {
             title: title.into(),
             detail: detail.into(),
             kind: None,
+            technical: String::new(),
         }
     }
 
@@ -31,7 +34,15 @@ impl UiError {
 
     /// The message bus itself failed (not the backend's answer).
     pub fn bus(err: zbus::Error) -> Self {
-        Self::new(gettext("Keel cannot reach its backend"), err.to_string())
+        Self {
+            technical: err.to_string(),
+            ..Self::new(
+                gettext("Keel cannot reach its backend"),
+                gettext(
+                    "The connection to keel-backend failed. Try again; if it keeps failing, close Keel and open it again.",
+                ),
+            )
+        }
     }
 
     /// A method call's error: the backend's typed errors keep their sentence.
@@ -60,6 +71,7 @@ impl UiError {
             title,
             detail: message.to_owned(),
             kind,
+            technical: format!("{name}: {message}"),
         }
     }
 }

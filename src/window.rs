@@ -1110,6 +1110,8 @@ impl KeelWindow {
                 .label(gettext("Add"))
                 .valign(gtk::Align::Center)
                 .build();
+            // The name says which package; the visible label alone would name it only "Add".
+            add.reset_relation(gtk::AccessibleRelation::LabelledBy);
             add.update_property(&[gtk::accessible::Property::Label(
                 &gettext("Add {}").replace("{}", &p.name),
             )]);
@@ -1125,6 +1127,15 @@ impl KeelWindow {
             row.add_suffix(&add);
             list.append(&row);
         }
+        // Escape clears the search first, then closes the dialog.
+        let dialog_ref = dialog.downgrade();
+        search.connect_stop_search(move |entry| {
+            if !entry.text().is_empty() {
+                entry.set_text("");
+            } else if let Some(d) = dialog_ref.upgrade() {
+                d.close();
+            }
+        });
         let filter_list = list.clone();
         search.connect_search_changed(move |entry| {
             let needle = entry.text().to_lowercase();
@@ -1190,7 +1201,7 @@ impl KeelWindow {
         if err.is_cancelled() {
             return;
         }
-        tracing::warn!("{}: {}", err.title, err.detail);
+        tracing::warn!("{}: {} ({})", err.title, err.detail, err.technical);
         if !self.is_active()
             && let Some(app) = self.application()
         {
@@ -1199,6 +1210,22 @@ impl KeelWindow {
             app.send_notification(Some("error"), &notification);
         }
         let dialog = adw::AlertDialog::new(Some(&err.title), Some(&err.detail));
+        if !err.technical.is_empty() {
+            let text = gtk::Label::builder()
+                .label(&err.technical)
+                .selectable(true)
+                .wrap(true)
+                .wrap_mode(gtk::pango::WrapMode::WordChar)
+                .xalign(0.0)
+                .build();
+            text.add_css_class("monospace");
+            text.add_css_class("caption");
+            let details = gtk::Expander::builder()
+                .label(gettext("Details"))
+                .child(&text)
+                .build();
+            dialog.set_extra_child(Some(&details));
+        }
         dialog.add_response("close", &gettext("_Close"));
         dialog.present(Some(self));
     }

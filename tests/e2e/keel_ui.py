@@ -4,6 +4,7 @@ Runs inside build-aux/ui-session, which provides the X display, the session bus 
 accessibility bus. Controls are found by role and accessible name, never by widget internals.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -295,3 +296,15 @@ class Demo:
 def progress_value(window):
     bars = find_all(window, "progress bar")
     return bars[0].queryValue().currentValue if bars else None
+
+
+@contextlib.contextmanager
+def demo_window(demo):
+    """Keel on a demo system, its window up and showing the system; closed afterwards."""
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        yield keel, window
+    finally:
+        keel.close()

@@ -6,7 +6,7 @@ import fcntl
 import os
 import re
 
-from keel_ui import DIALOG, Keel, find, find_all, label_text, press, screenshot, wait_for
+from keel_ui import DIALOG, Keel, demo_window, find, find_all, label_text, press, screenshot, wait_for
 
 
 def booted_etc(demo):
@@ -28,10 +28,7 @@ def labels(root):
 
 
 def test_clean_up_says_what_it_frees_before_removing(demo):
-    keel = Keel("--demo", env=demo.env)
-    try:
-        window = keel.window()
-        find(window, "label", "The system is up to date", timeout=60)
+    with demo_window(demo) as (keel, window):
         press(find(window, "button", "Clean Up…"))
         dialog = find(keel.app, DIALOG, "Clean Up?")
         summary = re.compile(r"This removes 1 deployment \(41\.20261101\.0\) and frees [0-9.]+\s?kB\. "
@@ -53,17 +50,12 @@ def test_clean_up_says_what_it_frees_before_removing(demo):
         find(dialog, "label", "There is nothing to clean up: only the booted and pinned deployments "
              "remain, and the repository holds nothing unused.")
         press(find(dialog, "button", "Cancel"))
-    finally:
-        keel.close()
 
 
 def test_compare_with_booted_and_local_configuration_changes(demo):
     with open(os.path.join(booted_etc(demo), "keel-e2e.conf"), "w") as f:
         f.write("changed = yes\n")
-    keel = Keel("--demo", env=demo.env)
-    try:
-        window = keel.window()
-        find(window, "label", "The system is up to date", timeout=60)
+    with demo_window(demo) as (keel, window):
 
         choose(keel, window, "41.20261101.0", "Compare with Booted")
         dialog = find(keel.app, DIALOG, "Compared with Booted")
@@ -80,8 +72,6 @@ def test_compare_with_booted_and_local_configuration_changes(demo):
         find(dialog, "label", "Added")
         screenshot("config-diff-dialog")
         press(find(dialog, "button", "Close"))
-    finally:
-        keel.close()
 
 
 class SysrootLock:
