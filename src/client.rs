@@ -121,8 +121,8 @@ impl Client {
     }
 
     /// Connects to the session bus and makes sure a backend serves the target there: one already
-    /// running, or `keel-backend serve` started detached (from beside this executable) so it
-    /// outlives the window. Each system has a backend of its own (see [`dbus::bus_name`]).
+    /// running, one the bus starts (D-Bus activation, where installed), or `keel-backend serve`
+    /// started detached (from beside this executable) so it outlives the window. Each system has a backend of its own (see [`dbus::bus_name`]).
     async fn connect(target: &Target) -> Result<Self, UiError> {
         let conn = zbus::Connection::session().await.map_err(UiError::bus)?;
         tracing::debug!("session bus connected");
@@ -143,7 +143,7 @@ impl Client {
             .receive_name_owner_changed_with_args(&[(0, name.as_str())])
             .await
             .map_err(UiError::bus)?;
-        if !has_owner().await {
+        if !has_owner().await && !activate(&dbus_proxy, &name).await {
             let mut child = spawn_backend(target)?;
             tracing::debug!("backend spawned");
             let started = Instant::now();
@@ -382,6 +382,31 @@ pub enum Operation {
     ResetPackages,
     Cleanup { pending: bool, rollback: bool },
     Reboot,
+}
+
+/// Asks the bus to start the backend, when it is installed for D-Bus activation (as in the Flatpak);
+/// true once it runs.
+async fn activate(dbus_proxy: &zbus::fdo::DBusProxy<'_>, name: &str) -> bool {
+    let installed = dbus_proxy
+        .list_activatable_names()
+        .await
+        .is_ok_and(|names| names.iter().any(|n| n.as_str() == name));
+    if !installed {
+        return false;
+    }
+    let Ok(well_known) = zbus::names::WellKnownName::try_from(name) else {
+        return false;
+    };
+    match dbus_proxy.start_service_by_name(well_known, 0).await {
+        Ok(_) => {
+            tracing::debug!("backend started by D-Bus activation");
+            true
+        }
+        Err(err) => {
+            tracing::warn!("D-Bus activation of {name} failed ({err}); starting it directly");
+            false
+        }
+    }
 }
 
 /// Starts `keel-backend serve` from beside this executable (or from PATH), in its own process

@@ -212,15 +212,21 @@ def backend_names():
             if n == BACKEND_NAME or n.startswith(BACKEND_NAME + ".")]
 
 
+def bus_pid(name):
+    """The process that owns a name on the session bus."""
+    out = _bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", name)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip().strip("(),").split()[-1])
+
+
 def stop_backend():
     """Stops the backends Keel started (they outlive the window by design), so the next test gets
     its own."""
     for name in backend_names():
-        out = _bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", name)
-        if out.returncode != 0:
-            continue
-        pid = int(out.stdout.strip().strip("(),").split()[-1])
-        os.kill(pid, 15)
+        try:
+            os.kill(bus_pid(name), 15)
+        except (AssertionError, ProcessLookupError):
+            continue  # gone already
     wait_for("the backends to stop", lambda: not backend_names())
 
 

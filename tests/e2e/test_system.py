@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, demo_window, find, find_all, key, press,
+from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, demo_window, find, find_all, key, press,
                      progress_value, screenshot, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
@@ -220,3 +220,27 @@ def test_each_system_gets_its_own_window_and_backend(demo):
         time.sleep(1)
         assert len(find_all(keel.app, "frame")) == 2
         other.stop()
+
+
+def test_the_bus_starts_the_backend_where_it_is_installed(demo):
+    """Installed (as in the Flatpak), the backend is started by D-Bus activation, not by the window."""
+    env = {**os.environ, **demo.env}
+    name = subprocess.run([BACKEND, "--demo", "bus-name"], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    services = os.path.join(os.environ["HOME"], ".local", "share", "dbus-1", "services")
+    os.makedirs(services, exist_ok=True)
+    service = os.path.join(services, f"{name}.service")
+    with open(service, "w") as f:
+        f.write(f"[D-BUS Service]\nName={name}\nExec=/usr/bin/env XDG_DATA_HOME={demo.home} {BACKEND} --demo serve\n")
+    reload = ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
+              "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.ReloadConfig"]
+    subprocess.run(reload, check=True, capture_output=True)
+    try:
+        with demo_window(demo):
+            # The bus tells what it starts who asked for it, in the environment.
+            with open(f"/proc/{bus_pid(name)}/environ", "rb") as f:
+                environment = f.read().split(b"\0")
+            assert b"DBUS_STARTER_BUS_TYPE=session" in environment, "the message bus started the backend"
+    finally:
+        os.remove(service)
+        subprocess.run(reload, check=True, capture_output=True)
