@@ -289,15 +289,7 @@ impl Client {
         path: zbus::zvariant::OwnedObjectPath,
         progress: impl Fn(Progress),
     ) -> Result<String, UiError> {
-        let tx = TransactionProxy::builder(self.proxy.inner().connection())
-            .destination(self.proxy.inner().destination().to_owned())
-            .map_err(UiError::bus)?
-            .path(path)
-            .map_err(UiError::bus)?
-            .cache_properties(zbus::proxy::CacheProperties::No)
-            .build()
-            .await
-            .map_err(UiError::bus)?;
+        let tx = self.transaction(path).await?;
         let updates = tx.receive_progress().await.map_err(UiError::bus)?;
         let finished = tx.receive_finished().await.map_err(UiError::bus)?;
         // It may have ended before we subscribed.
@@ -346,15 +338,32 @@ impl Client {
     }
 
     pub async fn cancel(&self, path: zbus::zvariant::OwnedObjectPath) -> Result<(), UiError> {
-        let tx = TransactionProxy::builder(self.proxy.inner().connection())
+        self.transaction(path)
+            .await?
+            .cancel()
+            .await
+            .map_err(UiError::from_call)
+    }
+
+    /// What a transaction does (`update`, `check`, …; see the API's Operation property).
+    pub async fn operation(&self, path: zbus::zvariant::OwnedObjectPath) -> Option<String> {
+        self.transaction(path).await.ok()?.operation().await.ok()
+    }
+
+    /// A transaction's object, its properties read fresh each time (they change as it runs).
+    async fn transaction(
+        &self,
+        path: zbus::zvariant::OwnedObjectPath,
+    ) -> Result<TransactionProxy<'static>, UiError> {
+        TransactionProxy::builder(self.proxy.inner().connection())
             .destination(self.proxy.inner().destination().to_owned())
             .map_err(UiError::bus)?
             .path(path)
             .map_err(UiError::bus)?
+            .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .await
-            .map_err(UiError::bus)?;
-        tx.cancel().await.map_err(UiError::from_call)
+            .map_err(UiError::bus)
     }
 }
 

@@ -70,6 +70,8 @@ mod imp {
         /// The phase the progress text shows, and when that text last changed.
         pub progress_phase: RefCell<String>,
         pub progress_text_at: std::cell::Cell<Option<std::time::Instant>>,
+        /// The update row shows a running transaction, not the status.
+        pub update_row_overwritten: std::cell::Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -530,13 +532,16 @@ impl KeelWindow {
             None => imp.restart_banner.set_revealed(false),
         }
 
-        // Update row, redone only when what it says changes.
+        // Update row, redone only when what it says changes (or a transaction wrote over it).
         let booted_version = |s: &SystemStatus| s.booted().map(|d| d.version.clone());
-        if previous.as_ref().is_some_and(|p| {
-            p.cached_update == status.cached_update
-                && p.os_name == status.os_name
-                && booted_version(p) == booted_version(&status)
-        }) {
+        let overwritten = imp.update_row_overwritten.replace(false);
+        if !overwritten
+            && previous.as_ref().is_some_and(|p| {
+                p.cached_update == status.cached_update
+                    && p.os_name == status.os_name
+                    && booted_version(p) == booted_version(&status)
+            })
+        {
             return;
         }
         for row in imp.change_rows.take() {
@@ -820,6 +825,9 @@ impl KeelWindow {
         let imp = self.imp();
         imp.running.replace(Some(path.clone()));
         self.set_busy(true);
+        if let Some(operation) = client.operation(path.clone()).await {
+            self.show_running(&operation);
+        }
         let win = self.downgrade();
         let result = client
             .follow(path, move |p: Progress| {
@@ -832,6 +840,19 @@ impl KeelWindow {
         self.set_busy(false);
         self.refresh().await;
         result
+    }
+
+    /// While a check or an update runs, the update row says so (its usual text may no longer hold).
+    fn show_running(&self, operation: &str) {
+        let title = match operation {
+            "check" => gettext("Checking for updates…"),
+            "download" => gettext("Downloading the update…"),
+            "update" => gettext("Updating…"),
+            _ => return,
+        };
+        let imp = self.imp();
+        imp.update_row.set_title(&title);
+        imp.update_row_overwritten.set(true);
     }
 
     /// A cancellation is no error: a toast says nothing changed; anything else gets the dialog.
@@ -860,10 +881,16 @@ impl KeelWindow {
         imp.progress_phase.replace(p.phase.clone());
         imp.progress_text_at.set(Some(now));
         let percent = (p.fraction * 100.0).round() as u32;
-        let text = if p.message.is_empty() {
-            format!("{} — {percent} %", p.phase)
+        // Before its first report a transaction has no phase yet.
+        let phase = if p.phase.is_empty() {
+            gettext("Starting…")
         } else {
-            format!("{}: {} — {percent} %", p.phase, p.message)
+            p.phase.clone()
+        };
+        let text = if p.message.is_empty() {
+            format!("{phase} — {percent} %")
+        } else {
+            format!("{phase}: {} — {percent} %", p.message)
         };
         imp.progress_label.set_label(&text);
     }

@@ -177,6 +177,8 @@ def test_window_opened_mid_update_shows_its_progress():
         window = keel.window()
         find(window, "progress bar", "Progress", timeout=30)
         find(window, "button", "Cancel")
+        # The update row says what is going on, not what it said before the update began.
+        find(window, "label", "Updating…")
         screenshot("opened-mid-update")
         find(window, "label", "Restart to use Keel Demo OS 41.20261125.0", timeout=90)
     finally:
