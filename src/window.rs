@@ -1257,8 +1257,12 @@ impl KeelWindow {
         dialog.present(Some(self));
     }
 
+    /// The newest outcome replaces any toast still showing: after a quick run of operations, a
+    /// queue of old news would trail behind for half a minute.
     fn toast(&self, text: &str) {
-        self.imp().toasts.add_toast(adw::Toast::new(text));
+        let toast = adw::Toast::new(text);
+        toast.set_priority(adw::ToastPriority::High);
+        self.imp().toasts.add_toast(toast);
     }
 }
 
@@ -1319,7 +1323,7 @@ fn history_row(item: &glib::Object) -> gtk::Widget {
     } else {
         gettext("Failed: {}").replace("{}", &entry.message)
     };
-    let subtitle = format!("{} · {outcome}", relative_date(entry.time));
+    let subtitle = format!("{} · {outcome}", date_and_time(entry.time));
     match &entry.diff {
         Some(diff) if !diff.is_empty() => {
             let row = adw::ExpanderRow::builder()
@@ -1492,20 +1496,87 @@ fn fill_deployment_menu(menu: &gio::Menu, d: &KeelDeployment) {
     }
 }
 
+/// When something happened, to the minute: "Today, 14:02", "Yesterday, 09:15", else the locale's
+/// date and time.
+pub fn date_and_time(seconds: u64) -> String {
+    let Ok(then) = glib::DateTime::from_unix_local(seconds as i64) else {
+        return String::new();
+    };
+    let time = then
+        .format("%H:%M")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let day = relative_date(seconds);
+    if (0..2).contains(&days_ago(&then)) {
+        // Translators: {day} is "Today" or "Yesterday", {time} a time like "14:02".
+        gettext("{day}, {time}")
+            .replace("{day}", &day)
+            .replace("{time}", &time)
+    } else {
+        then.format("%x %H:%M")
+            .map(|s| s.to_string())
+            .unwrap_or(day)
+    }
+}
+
+/// Calendar days from `then` to today, in local time (yesterday 23:50 is 1 day ago at 00:10).
+fn days_ago(then: &glib::DateTime) -> i64 {
+    let midnight = |d: &glib::DateTime| {
+        let (y, m, day) = d.ymd();
+        glib::DateTime::from_local(y, m, day, 0, 0, 0.0).ok()
+    };
+    let Ok(now) = glib::DateTime::now_local() else {
+        return i64::MAX;
+    };
+    match (midnight(&now), midnight(then)) {
+        // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
+        (Some(today), Some(that_day)) => {
+            (today.difference(&that_day).as_seconds() as f64 / 86_400.0).round() as i64
+        }
+        _ => i64::MAX,
+    }
+}
+
 /// A date as people say it: "Today", "Yesterday", "3 days ago", else the locale's date.
 pub fn relative_date(seconds: u64) -> String {
     let Ok(then) = glib::DateTime::from_unix_local(seconds as i64) else {
         return String::new();
     };
-    let Ok(now) = glib::DateTime::now_local() else {
-        return String::new();
-    };
-    let days = now.difference(&then).as_days();
-    match days {
+    match days_ago(&then) {
         d if d < 0 => then.format("%x").map(|s| s.to_string()).unwrap_or_default(),
         0 => gettext("Today"),
         1 => gettext("Yesterday"),
         d if d < 7 => ngettext("{} day ago", "{} days ago", d as u32).replace("{}", &d.to_string()),
         _ => then.format("%x").map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_calendar_days() {
+        let now = glib::DateTime::now_local().unwrap();
+        assert_eq!(days_ago(&now), 0);
+        let (y, m, d) = now.ymd();
+        let midnight = glib::DateTime::from_local(y, m, d, 0, 0, 0.0).unwrap();
+        // A minute before midnight was yesterday, however few hours ago that is.
+        assert_eq!(days_ago(&midnight.add_minutes(-1).unwrap()), 1);
+        assert_eq!(days_ago(&midnight.add_days(-6).unwrap()), 6);
+        assert_eq!(days_ago(&midnight.add_days(1).unwrap()), -1);
+    }
+
+    #[test]
+    fn history_times_say_the_day_and_the_minute() {
+        let now = glib::DateTime::now_local().unwrap();
+        let text = date_and_time(now.to_unix() as u64);
+        assert!(text.starts_with("Today, "), "{text}");
+        assert!(
+            text.ends_with(&now.format("%H:%M").unwrap().to_string()),
+            "{text}"
+        );
+        let old = date_and_time(now.add_days(-30).unwrap().to_unix() as u64);
+        assert!(!old.contains("Today") && old.contains(':'), "{old}");
     }
 }
