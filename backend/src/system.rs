@@ -857,7 +857,7 @@ impl System {
         prune: bool,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<u64> {
-        let used = disk_usage(&self.path.join("ostree"))?;
+        let used = Usage::of(&self.path.join("ostree"));
         let keep: Vec<ostree::Deployment> = self
             .deployments()
             .into_iter()
@@ -867,7 +867,7 @@ impl System {
             .collect();
         self.write(&keep, prune, cancel)?;
         self.record_booted_after_write(before)?;
-        Ok(used.saturating_sub(disk_usage(&self.path.join("ostree"))?))
+        Ok(used.freed_since(&Usage::of(&self.path.join("ostree"))))
     }
 
     /// Removes pending and/or rollback deployments (never booted or pinned ones) and prunes the
@@ -1348,8 +1348,8 @@ fn cleanup_indices(status: &SystemStatus, what: CleanupSet) -> Vec<usize> {
 }
 
 /// The space deleting all of `paths` (files, or folders with everything in them) frees, counted
-/// as [`disk_usage`] counts it: files' allocated blocks, a file only when every one of its hard
-/// links is among the deleted.
+/// as [`Usage::freed_since`] counts it: files' allocated blocks, a file only when every one of its
+/// hard links is among the deleted.
 fn exclusive_usage(paths: &[PathBuf]) -> u64 {
     // (device, inode) → (links found among the deleted, links in all, blocks)
     let mut files: HashMap<(u64, u64), (u64, u64, u64)> = HashMap::new();
@@ -1368,16 +1368,32 @@ fn exclusive_usage(paths: &[PathBuf]) -> u64 {
         .sum()
 }
 
-/// Allocated bytes of the files under `dir`, each inode once (as `du` counts).
-fn disk_usage(dir: &Path) -> Result<u64> {
-    let mut seen = BTreeSet::new();
-    let mut total = 0u64;
-    each_file(&[dir.to_owned()], &mut |meta| {
-        if seen.insert((meta.dev(), meta.ino())) {
-            total += meta.blocks() * 512;
-        }
-    });
-    Ok(total)
+/// The files under a folder, by inode: their links there, their links in all, their allocated bytes.
+struct Usage(HashMap<(u64, u64), (u64, u64, u64)>);
+
+impl Usage {
+    fn of(dir: &Path) -> Self {
+        let mut files = HashMap::new();
+        each_file(&[dir.to_owned()], &mut |meta| {
+            let entry = files.entry((meta.dev(), meta.ino())).or_insert((
+                0,
+                meta.nlink(),
+                meta.blocks() * 512,
+            ));
+            entry.0 += 1;
+        });
+        Self(files)
+    }
+
+    /// Space that came free since `self` was taken: files gone from the folder that had no link
+    /// elsewhere (a file also linked from outside still takes its space).
+    fn freed_since(&self, now: &Usage) -> u64 {
+        self.0
+            .iter()
+            .filter(|(inode, (here, links, _))| here >= links && !now.0.contains_key(*inode))
+            .map(|(_, (_, _, bytes))| bytes)
+            .sum()
+    }
 }
 
 /// Calls `visit` with every file (anything but a folder; links not followed) among `paths` and in

@@ -392,7 +392,7 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
                 .collect()
         };
         let (ids_before, files_before) = (ids(&demo), inodes(&demo.root()));
-        system.cleanup(what, None).unwrap();
+        let reported = system.cleanup(what, None).unwrap();
         let (ids_after, files_after) = (ids(&demo), inodes(&demo.root()));
         let removed: Vec<String> = ids_before
             .into_iter()
@@ -408,6 +408,11 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
             estimate.bytes.abs_diff(freed) <= 64 * 1024,
             "{what:?}: estimated {} bytes, {freed} came free",
             estimate.bytes
+        );
+        // What the cleanup says it freed is what came free too.
+        assert!(
+            reported.abs_diff(freed) <= 64 * 1024,
+            "{what:?}: reported {reported} bytes freed, {freed} came free"
         );
         if what.pending || what.rollback {
             assert!(freed > 100 * 1024, "{what:?} freed only {freed} bytes");

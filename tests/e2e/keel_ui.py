@@ -75,6 +75,12 @@ def find_all(root, role=None, name=None):
             and showing(node)
         )
 
+    # A walk can meet a node that has just gone (a menu closing, a page sliding in): walk again.
+    for _ in range(20):
+        try:
+            return pyatspi.findAllDescendants(root, matches)
+        except Exception:
+            time.sleep(0.1)
     return pyatspi.findAllDescendants(root, matches)
 
 
