@@ -49,7 +49,7 @@ pub enum UpdateOutcome {
 }
 
 /// Which deployments `cleanup` removes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CleanupSet {
     pub pending: bool,
     pub rollback: bool,

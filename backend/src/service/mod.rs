@@ -496,13 +496,8 @@ impl Backend {
         #[zbus(object_server)] server: &zbus::ObjectServer,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<OwnedObjectPath> {
-        let what = cleanup_set(&options)?;
-        let request = Request::Cleanup {
-            pending: what.pending,
-            rollback: what.rollback,
-            repo: what.repo,
-        };
-        self.start(request, server, conn).await
+        self.start(Request::Cleanup(cleanup_set(&options)?), server, conn)
+            .await
     }
 
     /// What `Cleanup` with these options would remove and free; changes nothing.

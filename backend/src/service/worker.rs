@@ -25,33 +25,15 @@ pub struct Target {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Check,
-    Update {
-        download_only: bool,
-    },
-    Rollback {
-        target: String,
-    },
-    Pin {
-        deployment: String,
-    },
-    Unpin {
-        deployment: String,
-    },
-    Remove {
-        deployment: String,
-    },
-    Install {
-        packages: Vec<String>,
-    },
-    Uninstall {
-        packages: Vec<String>,
-    },
+    Update { download_only: bool },
+    Rollback { target: String },
+    Pin { deployment: String },
+    Unpin { deployment: String },
+    Remove { deployment: String },
+    Install { packages: Vec<String> },
+    Uninstall { packages: Vec<String> },
     ResetPackages,
-    Cleanup {
-        pending: bool,
-        rollback: bool,
-        repo: bool,
-    },
+    Cleanup(CleanupSet),
     Reboot,
 }
 
@@ -71,7 +53,7 @@ impl Request {
             Request::Install { .. } => "install",
             Request::Uninstall { .. } => "uninstall",
             Request::ResetPackages => "reset-packages",
-            Request::Cleanup { .. } => "cleanup",
+            Request::Cleanup(_) => "cleanup",
             Request::Reboot => "reboot",
         }
     }
@@ -90,7 +72,7 @@ impl Request {
             Request::Install { .. } | Request::Uninstall { .. } | Request::ResetPackages => {
                 "A change of layered packages"
             }
-            Request::Cleanup { .. } => "A cleanup",
+            Request::Cleanup(_) => "A cleanup",
             Request::Reboot => "A restart",
         }
     }
@@ -256,20 +238,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             Request::Install { packages } => system.install(packages, &phases, cancel),
             Request::Uninstall { packages } => system.uninstall(packages, &phases, cancel),
             Request::ResetPackages => system.reset_packages(&phases, cancel),
-            Request::Cleanup {
-                pending,
-                rollback,
-                repo,
-            } => system
-                .cleanup(
-                    CleanupSet {
-                        pending: *pending,
-                        rollback: *rollback,
-                        repo: *repo,
-                    },
-                    cancel,
-                )
-                .map(|b| format!("{b}")),
+            Request::Cleanup(what) => system.cleanup(*what, cancel).map(|b| format!("{b}")),
             Request::Reboot => system.reboot().map(|d| d.id),
         };
         if result.is_ok() {
