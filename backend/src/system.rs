@@ -695,7 +695,7 @@ impl System {
                 .iter()
                 .map(|&i| status.deployments[i].id.clone())
                 .collect(),
-            bytes: exclusive_usage(&doomed),
+            bytes: Usage::of(&doomed).exclusive_bytes(),
         })
     }
 
@@ -857,7 +857,8 @@ impl System {
         prune: bool,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<u64> {
-        let used = Usage::of(&self.path.join("ostree"));
+        let ostree_dir = [self.path.join("ostree")];
+        let used = Usage::of(&ostree_dir);
         let keep: Vec<ostree::Deployment> = self
             .deployments()
             .into_iter()
@@ -867,7 +868,7 @@ impl System {
             .collect();
         self.write(&keep, prune, cancel)?;
         self.record_booted_after_write(before)?;
-        Ok(used.freed_since(&Usage::of(&self.path.join("ostree"))))
+        Ok(used.freed_since(&Usage::of(&ostree_dir)))
     }
 
     /// Removes pending and/or rollback deployments (never booted or pinned ones) and prunes the
@@ -1347,34 +1348,14 @@ fn cleanup_indices(status: &SystemStatus, what: CleanupSet) -> Vec<usize> {
         .collect()
 }
 
-/// The space deleting all of `paths` (files, or folders with everything in them) frees, counted
-/// as [`Usage::freed_since`] counts it: files' allocated blocks, a file only when every one of its
-/// hard links is among the deleted.
-fn exclusive_usage(paths: &[PathBuf]) -> u64 {
-    // (device, inode) → (links found among the deleted, links in all, blocks)
-    let mut files: HashMap<(u64, u64), (u64, u64, u64)> = HashMap::new();
-    let mut count = |meta: &std::fs::Metadata| {
-        let entry =
-            files
-                .entry((meta.dev(), meta.ino()))
-                .or_insert((0, meta.nlink(), meta.blocks() * 512));
-        entry.0 += 1;
-    };
-    each_file(paths, &mut count);
-    files
-        .values()
-        .filter(|(found, links, _)| found >= links)
-        .map(|(_, _, blocks)| blocks)
-        .sum()
-}
-
-/// The files under a folder, by inode: their links there, their links in all, their allocated bytes.
+/// Files by inode, as found among some paths (files, or folders with everything in them): their
+/// links found there, their links in all, their allocated bytes (as `du` counts).
 struct Usage(HashMap<(u64, u64), (u64, u64, u64)>);
 
 impl Usage {
-    fn of(dir: &Path) -> Self {
+    fn of(paths: &[PathBuf]) -> Self {
         let mut files = HashMap::new();
-        each_file(&[dir.to_owned()], &mut |meta| {
+        each_file(paths, &mut |meta| {
             let entry = files.entry((meta.dev(), meta.ino())).or_insert((
                 0,
                 meta.nlink(),
@@ -1385,13 +1366,25 @@ impl Usage {
         Self(files)
     }
 
-    /// Space that came free since `self` was taken: files gone from the folder that had no link
-    /// elsewhere (a file also linked from outside still takes its space).
-    fn freed_since(&self, now: &Usage) -> u64 {
+    /// The files with every one of their links among the paths: deleting the paths frees them.
+    fn exclusive(&self) -> impl Iterator<Item = (&(u64, u64), u64)> {
         self.0
             .iter()
-            .filter(|(inode, (here, links, _))| here >= links && !now.0.contains_key(*inode))
-            .map(|(_, (_, _, bytes))| bytes)
+            .filter(|(_, (here, links, _))| here >= links)
+            .map(|(inode, (_, _, bytes))| (inode, *bytes))
+    }
+
+    /// The space deleting all the paths would free.
+    fn exclusive_bytes(&self) -> u64 {
+        self.exclusive().map(|(_, bytes)| bytes).sum()
+    }
+
+    /// Space that came free since `self` was taken: files gone that had no link elsewhere (a file
+    /// also linked from outside still takes its space).
+    fn freed_since(&self, now: &Usage) -> u64 {
+        self.exclusive()
+            .filter(|(inode, _)| !now.0.contains_key(*inode))
+            .map(|(_, bytes)| bytes)
             .sum()
     }
 }
