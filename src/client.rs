@@ -231,14 +231,16 @@ impl Client {
         Ok(list.into_iter().map(AvailablePackage::from).collect())
     }
 
-    /// Calls `changed` whenever the system changes (here or by another program).
-    pub async fn watch(&self, changed: impl Fn() + 'static) {
+    /// Calls `changed` whenever the system changes (here or by another program), from the moment
+    /// this returns (subscribe before reading, and no change in between is lost), until `changed`
+    /// returns false.
+    pub async fn watch(&self, changed: impl Fn() -> bool + 'static) {
         let Ok(mut stream) = self.proxy.receive_status_changed().await else {
             return;
         };
-        while stream.next().await.is_some() {
-            changed();
-        }
+        gtk::glib::spawn_future_local(async move {
+            while stream.next().await.is_some() && changed() {}
+        });
     }
 
     /// The running transaction, if any (for a window opened in the middle of one).

@@ -377,6 +377,18 @@ impl KeelWindow {
         if let Some(status) = status {
             self.show_status(status);
         }
+        // Listening starts before the read below: a change made in between is not lost, and
+        // changes keep arriving while a running transaction is followed.
+        let win = self.downgrade();
+        client
+            .watch(move || {
+                let Some(win) = win.upgrade() else {
+                    return false; // the window is gone
+                };
+                glib::spawn_future_local(async move { win.refresh().await });
+                true
+            })
+            .await;
         self.refresh().await;
         tracing::debug!("status shown");
         self.schedule_update_checks();
@@ -384,14 +396,6 @@ impl KeelWindow {
         if let Some(path) = client.active_transaction().await {
             self.follow(path).await;
         }
-        let win = self.downgrade();
-        client
-            .watch(move || {
-                if let Some(win) = win.upgrade() {
-                    glib::spawn_future_local(async move { win.refresh().await });
-                }
-            })
-            .await;
     }
 
     /// Reads the system again. Requests that arrive while one runs (a burst of change signals) are
