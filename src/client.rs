@@ -99,6 +99,7 @@ impl Client {
     ) -> async_channel::Receiver<Result<Connected, UiError>> {
         let (tx, rx) = async_channel::bounded(1);
         let target = target.clone();
+        let on_failure = tx.clone();
         let spawned = std::thread::Builder::new()
             .name("keel-connect".into())
             .spawn(move || {
@@ -110,19 +111,18 @@ impl Client {
                 let _ = tx.send_blocking(connected);
             });
         if let Err(err) = spawned {
-            let (tx, failed) = async_channel::bounded(1);
-            let _ = tx.try_send(Err(UiError::new(
+            let _ = on_failure.try_send(Err(UiError::new(
                 gettext("Keel cannot reach its backend"),
                 err.to_string(),
             )));
-            return failed;
         }
         rx
     }
 
     /// Connects to the session bus and makes sure a backend serves the target there: one already
     /// running, one the bus starts (D-Bus activation, where installed), or `keel-backend serve`
-    /// started detached (from beside this executable) so it outlives the window. Each system has a backend of its own (see [`dbus::bus_name`]).
+    /// started detached (from beside this executable) so it outlives the window. Each system has a
+    /// backend of its own (see [`dbus::bus_name`]).
     async fn connect(target: &Target) -> Result<Self, UiError> {
         let conn = zbus::Connection::session().await.map_err(UiError::bus)?;
         tracing::debug!("session bus connected");

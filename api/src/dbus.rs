@@ -19,9 +19,12 @@ pub const ERROR_PREFIX: &str = "io.github.keelapp.Keel.Backend1.Error";
 /// Where the demo system lives under the user's data folder (`$XDG_DATA_HOME`).
 pub const DEMO_DIR: &str = "keel/demo";
 
+/// The sysroot's folder inside the demo's (beside `remote`).
+pub const DEMO_SYSROOT: &str = "sysroot";
+
 /// The demo's sysroot, given the user's data folder.
 pub fn demo_sysroot(user_data_dir: &Path) -> PathBuf {
-    user_data_dir.join(DEMO_DIR).join("sysroot")
+    user_data_dir.join(DEMO_DIR).join(DEMO_SYSROOT)
 }
 
 /// The well-known name of the backend that serves `sysroot`: [`BUS_NAME`] for the running system

@@ -133,6 +133,13 @@ def key(*keys):
     subprocess.run(["xdotool", "key", "--clearmodifiers", *keys], check=True)
 
 
+def choose(keel, window, version, item):
+    """Picks an item from a deployment row's menu, and waits for the menu to close."""
+    press(find(window, "toggle button", f"Actions for {version}"))
+    press(find(keel.app, "menu item", item))
+    wait_for("the menu to close", lambda: not find_all(keel.app, "menu item", item))
+
+
 def type_text(text):
     subprocess.run(["xdotool", "type", "--delay", "20", text], check=True)
 

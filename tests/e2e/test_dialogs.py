@@ -6,7 +6,7 @@ import fcntl
 import os
 import re
 
-from keel_ui import DIALOG, Keel, demo_window, find, find_all, label_text, press, screenshot, wait_for
+from keel_ui import DIALOG, Keel, choose, demo_window, find, find_all, label_text, press, screenshot, wait_for
 
 
 def booted_etc(demo):
@@ -14,13 +14,6 @@ def booted_etc(demo):
     # Ids are OSNAME-CHECKSUM.SERIAL; the folder is deploy/OSNAME/deploy/CHECKSUM.SERIAL.
     osname, rest = booted["id"].split("-", 1)
     return os.path.join(demo.sysroot, "ostree", "deploy", osname, "deploy", rest, "etc")
-
-
-def choose(keel, window, version, item):
-    """Picks an item from a deployment row's menu, and waits for the menu to close."""
-    press(find(window, "toggle button", f"Actions for {version}"))
-    press(find(keel.app, "menu item", item))
-    wait_for("the menu to close", lambda: not find_all(keel.app, "menu item", item))
 
 
 def labels(root):

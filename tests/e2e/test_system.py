@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, demo_window, find, find_all, key, press,
-                     progress_value, screenshot, wait_for)
+from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, choose, demo_window,
+                     find, find_all, key, press, progress_value, screenshot, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     with demo_window(demo) as (keel, window):
@@ -50,14 +50,12 @@ def test_update_restart_rollback_pin_and_packages(demo):
         press(find(dialog, "button", "Roll Back"))
         demo.wait_versions(["41.20261112.0", "41.20261125.0", "41.20261101.0"])
 
-        press(find(window, "toggle button", "Actions for 41.20261101.0"))
-        press(find(keel.app, "menu item", "Pin"))
+        choose(keel, window, "41.20261101.0", "Pin")
         wait_for("the pin", lambda: demo.status()["deployments"][2]["pinned"])
         assert "Pinned: yes" in demo.ostree_status()
         find(window, "image", "Pinned")
         screenshot("pinned")
-        press(find(window, "toggle button", "Actions for 41.20261101.0"))
-        press(find(keel.app, "menu item", "Unpin"))
+        choose(keel, window, "41.20261101.0", "Unpin")
         wait_for("the unpin", lambda: not demo.status()["deployments"][2]["pinned"])
         # The row follows its deployment in place: the pin goes away without the list being rebuilt.
         wait_for("the pin icon to go", lambda: not find_all(window, "image", "Pinned"))

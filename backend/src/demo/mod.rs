@@ -29,7 +29,7 @@ pub fn default_dir() -> PathBuf {
 }
 
 pub fn sysroot_dir(dir: &Path) -> PathBuf {
-    dir.join("sysroot")
+    dir.join(crate::dbus::DEMO_SYSROOT)
 }
 
 pub fn remote_dir(dir: &Path) -> PathBuf {
