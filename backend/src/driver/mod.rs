@@ -155,3 +155,15 @@ pub fn validate_package_name(name: &str) -> Result<()> {
         )))
     }
 }
+
+/// The deployment "Roll Back" boots when none is named, as rpm-ostree chooses it: the rollback
+/// deployment, or, when only a pending one exists, the booted one back on top. None when that
+/// deployment already boots next or there is none.
+pub fn rollback_target(status: &SystemStatus) -> Option<&Deployment> {
+    let list = &status.deployments;
+    let booted = status.booted()?;
+    list.iter()
+        .find(|d| d.rollback)
+        .or_else(|| list.iter().any(|d| d.pending).then_some(booted))
+        .filter(|d| d.index != 0)
+}

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use ostree::{gio, glib};
 
 use super::usage::Usage;
-use super::{BASE_REF_PREFIX, CommitInfo, Engine, copy_keyfile, describe_short, resolve};
+use super::{
+    BASE_REF_PREFIX, CommitInfo, Engine, copy_keyfile, describe_short, resolve, rollback_target,
+};
 use crate::driver::UpdateOutcome;
 use crate::error::{Context, Error, Result};
 use crate::model::{Deployment, SystemStatus, Update};
@@ -26,6 +28,7 @@ impl Engine {
         let (remote, branch) = self.booted_refspec(&status)?;
         self.pull(&remote, &[&branch], true, phases, (0.0, 0.9), cancel)
             .context("Checking for updates")?;
+        self.refresh_package_source(&remote, cancel)?;
         let update = self.status()?.cached_update;
         phases.done(match &update {
             Some(_) => "An update is available",
@@ -315,22 +318,11 @@ impl Engine {
         phases: &Phases,
     ) -> Result<Deployment> {
         let list = &before.deployments;
-        let booted = before
-            .booted()
-            .ok_or_else(|| Error::NotFound("This sysroot has no deployments yet.".to_owned()))?;
         let chosen = match target {
             Some(spec) => resolve(before, spec)?,
-            // As rpm-ostree does: the rollback deployment, or, when only a pending one exists,
-            // the booted one back on top.
-            None => list
-                .iter()
-                .find(|d| d.rollback)
-                .or_else(|| list.iter().any(|d| d.pending).then_some(booted))
-                .ok_or_else(|| {
-                    Error::InvalidArgument(
-                        "There is no other deployment to roll back to.".to_owned(),
-                    )
-                })?,
+            None => rollback_target(before).ok_or_else(|| {
+                Error::InvalidArgument("There is no other deployment to roll back to.".to_owned())
+            })?,
         };
         if chosen.index == 0 {
             return Err(Error::InvalidArgument(format!(
