@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-use crate::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
+use crate::model::{
+    Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
+};
 use crate::packages::{Package, PackageChange, PackageDiff, PackageTuple};
 
 pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
@@ -142,6 +144,17 @@ pub fn update(u: &Update) -> Dict {
         .build()
 }
 
+pub fn capabilities(c: &Capabilities) -> Dict {
+    Builder::default()
+        .put("can-layer", c.can_layer)
+        .put("can-pin", c.can_pin)
+        .put("can-config-diff", c.can_config_diff)
+        .put("can-cleanup", c.can_cleanup)
+        .put("update-needs-restart", c.update_needs_restart)
+        .put("can-reboot", c.can_reboot)
+        .build()
+}
+
 pub fn status(s: &SystemStatus) -> Dict {
     let deployments: Vec<Dict> = s.deployments.iter().map(deployment).collect();
     Builder::default()
@@ -155,6 +168,8 @@ pub fn status(s: &SystemStatus) -> Dict {
             "cached-update",
             s.cached_update.as_ref().map(update).unwrap_or_default(),
         )
+        .put("capabilities", capabilities(&s.capabilities))
+        .put_some("rollback-target", s.rollback_target.as_deref())
         .build()
 }
 
@@ -261,9 +276,21 @@ pub fn parse_deployment(d: &Dict) -> Deployment {
     }
 }
 
+pub fn parse_capabilities(d: &Dict) -> Capabilities {
+    Capabilities {
+        can_layer: flag(d, "can-layer"),
+        can_pin: flag(d, "can-pin"),
+        can_config_diff: flag(d, "can-config-diff"),
+        can_cleanup: flag(d, "can-cleanup"),
+        update_needs_restart: flag(d, "update-needs-restart"),
+        can_reboot: flag(d, "can-reboot"),
+    }
+}
+
 pub fn parse_status(d: &Dict) -> SystemStatus {
     let deployments: Vec<Dict> = list(d, "deployments").unwrap_or_default();
     let update: Dict = list(d, "cached-update").unwrap_or_default();
+    let capabilities: Dict = list(d, "capabilities").unwrap_or_default();
     SystemStatus {
         driver: text(d, "driver").unwrap_or_default(),
         os_name: text(d, "os-name").unwrap_or_default(),
@@ -280,6 +307,8 @@ pub fn parse_status(d: &Dict) -> SystemStatus {
                 .map(|d| parse_diff(&d))
                 .unwrap_or_default(),
         }),
+        capabilities: parse_capabilities(&capabilities),
+        rollback_target: text(d, "rollback-target"),
     }
 }
 
@@ -436,6 +465,15 @@ mod tests {
                     ..Default::default()
                 },
             }),
+            capabilities: Capabilities {
+                can_layer: true,
+                can_pin: true,
+                can_config_diff: false,
+                can_cleanup: true,
+                update_needs_restart: true,
+                can_reboot: false,
+            },
+            rollback_target: Some("keeldemo-def.0".into()),
         }
     }
 
@@ -445,6 +483,8 @@ mod tests {
         assert_eq!(parse_status(&super::status(&status)), status);
         let none = SystemStatus {
             cached_update: None,
+            rollback_target: None,
+            capabilities: Capabilities::default(),
             ..sample()
         };
         assert_eq!(parse_status(&super::status(&none)), none);

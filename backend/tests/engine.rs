@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Demo, exists};
+use common::{Demo, HttpServer, exists};
 
 #[test]
 fn a_new_demo_boots_version_two_with_version_three_waiting() {
@@ -30,6 +30,15 @@ fn a_new_demo_boots_version_two_with_version_three_waiting() {
         status.cached_update.is_none(),
         "nothing is known before a check"
     );
+    assert_eq!(
+        status.rollback_target.as_deref(),
+        Some(second.id.as_str()),
+        "Roll Back boots the rollback deployment"
+    );
+    let caps = &status.capabilities;
+    assert!(caps.can_layer, "the demo's remote has a package source");
+    assert!(caps.can_pin && caps.can_config_diff && caps.can_cleanup && caps.update_needs_restart);
+    assert!(!caps.can_reboot, "the demo's restart is simulated");
     demo.assert_agrees_with_ostree();
 
     let out = demo.ok(&["check"]);
@@ -355,7 +364,7 @@ fn inodes(dir: &std::path::Path) -> std::collections::HashMap<(u64, u64), u64> {
 
 #[test]
 fn cleanup_estimate_matches_what_cleanup_frees() {
-    use keel_backend::system::{CleanupSet, System};
+    use keel_backend::driver::{self, Cancel, CleanupSet, Target};
     let demo = Demo::new();
     demo.ok(&["update"]);
     // Pending (the update), booted, rollback. Each step must remove the deployments the estimate
@@ -380,7 +389,11 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         },
     ];
     for what in steps {
-        let system = System::open(&demo.sysroot(), false).unwrap();
+        let system = driver::open(&Target {
+            path: demo.sysroot(),
+            demo: false,
+        })
+        .unwrap();
         let before = demo.fingerprint();
         let estimate = system.cleanup_estimate(what).unwrap();
         assert_eq!(demo.fingerprint(), before, "estimating changed the system");
@@ -392,7 +405,7 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
                 .collect()
         };
         let (ids_before, files_before) = (ids(&demo), inodes(&demo.root()));
-        let reported = system.cleanup(what, None).unwrap();
+        let reported = system.cleanup(what, &Cancel::default()).unwrap();
         let (ids_after, files_after) = (ids(&demo), inodes(&demo.root()));
         let removed: Vec<String> = ids_before
             .into_iter()
@@ -419,4 +432,42 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         }
     }
     demo.assert_agrees_with_ostree();
+}
+
+/// Runs the `ostree` command on a repository.
+fn ostree_on(repo: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ostree {args:?}: {}",
+        common::text(&out)
+    );
+}
+
+#[test]
+fn layering_is_offered_only_where_the_remote_has_a_package_source() {
+    let demo = Demo::new();
+    // Over the network the remote is not asked while reading the status: what it offers is
+    // learnt from a check.
+    let server = HttpServer::serve_remote(&demo, 0.0);
+    assert!(!demo.status().capabilities.can_layer, "nothing known yet");
+    demo.ok(&["check"]);
+    assert!(demo.status().capabilities.can_layer);
+
+    // The remote stops offering packages.
+    ostree_on(&demo.remote(), &["refs", "--delete", "packages/index"]);
+    ostree_on(&demo.remote(), &["summary", "-u"]);
+    demo.ok(&["check"]);
+    assert!(!demo.status().capabilities.can_layer, "over HTTP");
+    drop(server);
+
+    // A remote on a local path is asked directly.
+    demo.set_remote_url(&format!("file://{}", demo.remote().display()));
+    let status = demo.status();
+    assert!(!status.capabilities.can_layer, "on a local path");
+    assert!(status.capabilities.can_pin, "the rest is still offered");
 }

@@ -183,6 +183,10 @@ fn status_reads_the_system() {
     assert!(get::<bool>(&list[0], "booted"));
     assert_eq!(string(&list[0], "version"), "41.20261112.0");
     assert!(get::<bool>(&list[1], "rollback"));
+    assert_eq!(string(&status, "rollback-target"), string(&list[1], "id"));
+    let capabilities = Dict::try_from(status["capabilities"].try_clone().unwrap()).unwrap();
+    assert!(get::<bool>(&capabilities, "can-layer"));
+    assert!(!get::<bool>(&capabilities, "can-reboot"), "simulated");
     let packages: Vec<(String, String, String, String)> = proxy.call("ListPackages", &()).unwrap();
     assert!(packages.iter().any(|p| p.0 == "htop"));
     let diff: Dict = proxy.call("GetDiff", &("1", "0")).unwrap();
