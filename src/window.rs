@@ -830,7 +830,7 @@ impl KeelWindow {
         imp.running.replace(Some(path.clone()));
         self.set_busy(true);
         if let Some(operation) = client.operation(path.clone()).await {
-            self.show_running(&operation);
+            self.show_running(operation);
         }
         let win = self.downgrade();
         let result = client
@@ -847,11 +847,11 @@ impl KeelWindow {
     }
 
     /// While a check or an update runs, the update row says so (its usual text may no longer hold).
-    fn show_running(&self, operation: &str) {
+    fn show_running(&self, operation: keel_api::Operation) {
         let title = match operation {
-            "check" => gettext("Checking for updates…"),
-            "download" => gettext("Downloading the update…"),
-            "update" => gettext("Updating…"),
+            keel_api::Operation::Check => gettext("Checking for updates…"),
+            keel_api::Operation::Download => gettext("Downloading the update…"),
+            keel_api::Operation::Update => gettext("Updating…"),
             _ => return,
         };
         let imp = self.imp();

@@ -349,9 +349,9 @@ pub trait Backend1 {
 pub trait Transaction {
     fn cancel(&self) -> zbus::Result<()>;
     #[zbus(property)]
-    fn operation(&self) -> zbus::Result<String>;
+    fn operation(&self) -> zbus::Result<crate::Operation>;
     #[zbus(property)]
-    fn state(&self) -> zbus::Result<String>;
+    fn state(&self) -> zbus::Result<crate::TransactionState>;
     #[zbus(property)]
     fn fraction(&self) -> zbus::Result<f64>;
     #[zbus(property)]

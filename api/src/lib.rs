@@ -5,3 +5,6 @@
 pub mod dbus;
 pub mod model;
 pub mod packages;
+pub mod words;
+
+pub use words::{ErrorKind, Operation, TransactionState};
