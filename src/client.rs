@@ -186,41 +186,41 @@ impl Client {
     }
 
     pub async fn status(&self) -> Result<SystemStatus, UiError> {
-        let dict = self.proxy.get_status().await.map_err(UiError::from_call)?;
-        Ok(dbus::parse_status(&dict))
+        let record = self.proxy.get_status().await.map_err(UiError::from_call)?;
+        Ok(record.into())
     }
 
     pub async fn history(&self) -> Result<Vec<HistoryEntry>, UiError> {
         let list = self.proxy.get_history().await.map_err(UiError::from_call)?;
-        Ok(list.iter().map(dbus::parse_history_entry).collect())
+        Ok(list.into_iter().map(Into::into).collect())
     }
 
     pub async fn diff(&self, from: &str, to: &str) -> Result<PackageDiff, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .get_diff(from, to)
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_diff(&dict))
+        Ok(record.into())
     }
 
     pub async fn config_diff(&self, deployment: &str) -> Result<ConfigDiff, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .get_config_diff(deployment)
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_config_diff(&dict))
+        Ok(record.into())
     }
 
     /// What a cleanup of all it may remove would remove and free.
     pub async fn estimate_cleanup(&self) -> Result<CleanupEstimate, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .estimate_cleanup(HashMap::new())
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_cleanup_estimate(&dict))
+        Ok(record.into())
     }
 
     pub async fn available_packages(&self) -> Result<Vec<AvailablePackage>, UiError> {
