@@ -10,9 +10,10 @@ use ostree::glib;
 
 use crate::demo::content::{FileContents, TreeFile};
 use crate::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use crate::driver::ostree::OstreeDriver;
+use crate::driver::{Cancel, SystemDriver};
 use crate::error::{Context, Error, Result};
 use crate::progress::{Phases, Silent};
-use crate::system::System;
 
 const STATEROOT: &str = "keelbench";
 const REMOTE: &str = "bench";
@@ -208,9 +209,9 @@ impl Fixture {
         let mut cli_rollback = Vec::new();
         for _ in 0..runs {
             let path = self.fresh("keel")?;
-            let system = System::open(&path, false)?;
+            let system = OstreeDriver::open(&path, false)?;
             let started = Instant::now();
-            system.update(false, &phases, None)?;
+            system.update(false, &phases, &Cancel::default())?;
             keel_update.push(started.elapsed());
             let started = Instant::now();
             system.rollback(None, &phases)?;
@@ -254,7 +255,7 @@ impl Fixture {
             },
         ];
         let path = self.fresh("status")?;
-        let system = System::open(&path, false)?;
+        let system = OstreeDriver::open(&path, false)?;
         let mut keel_status = Vec::new();
         for _ in 0..(runs * 20).max(20) {
             let started = Instant::now();

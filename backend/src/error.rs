@@ -2,8 +2,6 @@
 //!
 //! The kinds match the D-Bus error names of the service (`io.github.keelapp.Keel.Backend1.Error.*`).
 
-use ostree::{gio, glib};
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Another operation holds the system; the message names it.
@@ -75,40 +73,6 @@ impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
     }
 }
 
-impl From<glib::Error> for Error {
-    fn from(err: glib::Error) -> Self {
-        let message = err.message().to_owned();
-        match err.kind::<gio::IOErrorEnum>() {
-            Some(gio::IOErrorEnum::Cancelled) => {
-                Error::Cancelled("Cancelled; nothing was changed.".to_owned())
-            }
-            Some(gio::IOErrorEnum::PermissionDenied) => Error::PermissionDenied(format!(
-                "{message}. Changing this system needs administrator rights."
-            )),
-            Some(gio::IOErrorEnum::NoSpace) => Error::Failed(no_space(&message)),
-            Some(gio::IOErrorEnum::NotFound) => Error::NotFound(message),
-            Some(gio::IOErrorEnum::HostNotFound | gio::IOErrorEnum::ConnectionRefused) => {
-                Error::Failed(unreachable_remote(&message))
-            }
-            _ if message.contains("No space left") || message.contains("min-free-space") => {
-                Error::Failed(no_space(&message))
-            }
-            _ if message.contains("Could not connect")
-                || message.contains("Couldn't connect")
-                || message.contains("Could not resolve") =>
-            {
-                Error::Failed(unreachable_remote(&message))
-            }
-            _ if message.contains("Corrupted") || message.contains("corrupted") => {
-                Error::Failed(format!(
-                    "{message}. The update server sent damaged data; nothing was changed. Try again later, or tell the server's maintainers."
-                ))
-            }
-            _ => Error::Failed(message),
-        }
-    }
-}
-
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         match err.kind() {
@@ -122,13 +86,13 @@ impl From<std::io::Error> for Error {
     }
 }
 
-fn no_space(detail: &str) -> String {
+pub(crate) fn no_space(detail: &str) -> String {
     format!(
         "There is not enough free disk space ({detail}). Nothing was changed: free some space (Clean Up removes old deployments), then try again."
     )
 }
 
-fn unreachable_remote(detail: &str) -> String {
+pub(crate) fn unreachable_remote(detail: &str) -> String {
     format!(
         "The update server cannot be reached ({detail}). Nothing was changed: check the network connection, then try again."
     )

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
+use keel_backend::format;
 use keel_backend::model::{Deployment, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
 use keel_backend::progress::{Phases, Progress, ProgressUpdate};
-use keel_backend::system::{CleanupSet, System, UpdateOutcome};
 use keel_backend::{Error, Result, demo};
-use ostree::glib;
 
 #[derive(Parser)]
 #[command(
@@ -216,9 +216,9 @@ fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
     Ok((path, is_demo))
 }
 
-fn open(target: &Target) -> Result<System> {
+fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
     let (path, demo) = resolve_target(target)?;
-    System::open(&path, demo)
+    driver::open(&driver::Target { path, demo })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -276,7 +276,7 @@ fn run(cli: Cli) -> Result<()> {
     {
         let (path, demo) = resolve_target(&cli.target)?;
         return keel_backend::service::serve(
-            keel_backend::service::Target { path, demo },
+            driver::Target { path, demo },
             keel_backend::service::Options {
                 address: address.clone(),
                 idle_timeout: (*idle_timeout > 0)
@@ -286,6 +286,8 @@ fn run(cli: Cli) -> Result<()> {
     }
     let system = open(&cli.target)?;
     let phases = Phases::new(Arc::new(Terminal::new()));
+    // A terminal cancels with Ctrl+C, which ends the process; nothing else asks.
+    let cancel = Cancel::default();
     match cli.command {
         Command::Status { json } => {
             let status = system.status()?;
@@ -295,25 +297,27 @@ fn run(cli: Cli) -> Result<()> {
                 print_status(&status);
             }
         }
-        Command::Check => match system.check(&phases, None)? {
+        Command::Check => match system.check(&phases, &cancel)? {
             Some(update) => print_update(&update),
             None => println!("No update available."),
         },
-        Command::Update { download_only } => match system.update(download_only, &phases, None)? {
-            UpdateOutcome::UpToDate => println!("No update available."),
-            UpdateOutcome::Downloaded { version } => {
-                println!(
-                    "Downloaded {}; run `update` to deploy it.",
-                    version.unwrap_or_default()
-                )
+        Command::Update { download_only } => {
+            match system.update(download_only, &phases, &cancel)? {
+                UpdateOutcome::UpToDate => println!("No update available."),
+                UpdateOutcome::Downloaded { version } => {
+                    println!(
+                        "Downloaded {}; run `update` to deploy it.",
+                        version.unwrap_or_default()
+                    )
+                }
+                UpdateOutcome::Deployed { id, version } => {
+                    println!(
+                        "Deployed {} ({id}); it boots next.",
+                        version.unwrap_or_default()
+                    )
+                }
             }
-            UpdateOutcome::Deployed { id, version } => {
-                println!(
-                    "Deployed {} ({id}); it boots next.",
-                    version.unwrap_or_default()
-                )
-            }
-        },
+        }
         Command::Rollback { deployment } => {
             let d = system.rollback(deployment.as_deref(), &phases)?;
             println!("{} boots next.", describe(&d));
@@ -327,25 +331,25 @@ fn run(cli: Cli) -> Result<()> {
             println!("Unpinned {}.", describe(&d));
         }
         Command::Remove { deployment } => {
-            let freed = system.remove(&deployment, None)?;
-            println!("Removed; freed {}.", glib::format_size(freed));
+            let freed = system.remove(&deployment, &cancel)?;
+            println!("Removed; freed {}.", format::size(freed));
         }
         Command::Install { packages } => {
-            system.install(&packages, &phases, None)?;
+            system.install(&packages, &phases, &cancel)?;
             println!(
                 "Layered {}; it takes effect at the next boot.",
                 packages.join(", ")
             );
         }
         Command::Uninstall { packages } => {
-            system.uninstall(&packages, &phases, None)?;
+            system.uninstall(&packages, &phases, &cancel)?;
             println!(
                 "Removed {}; it takes effect at the next boot.",
                 packages.join(", ")
             );
         }
         Command::ResetPackages => {
-            system.reset_packages(&phases, None)?;
+            system.reset_packages(&phases, &cancel)?;
             println!("All layered packages removed; this takes effect at the next boot.");
         }
         Command::Packages { json } => {
@@ -382,11 +386,11 @@ fn run(cli: Cli) -> Result<()> {
                 for id in &estimate.deployments {
                     println!("would remove {id}");
                 }
-                println!("would free {}", glib::format_size(estimate.bytes));
+                println!("would free {}", format::size(estimate.bytes));
                 return Ok(());
             }
-            let freed = system.cleanup(what, None)?;
-            println!("Cleaned up; freed {}.", glib::format_size(freed));
+            let freed = system.cleanup(what, &cancel)?;
+            println!("Cleaned up; freed {}.", format::size(freed));
         }
         Command::Diff { from, to, json } => {
             let diff = system.diff(&from, &to)?;
@@ -426,7 +430,7 @@ fn run(cli: Cli) -> Result<()> {
                     let result = if e.success { "ok" } else { "FAILED" };
                     println!(
                         "{}  {:<14} {result}{versions}: {}",
-                        iso_time(e.time),
+                        format::iso_time(e.time),
                         e.operation,
                         e.message
                     );
@@ -449,13 +453,6 @@ fn print_json<T: serde::Serialize>(value: &T) {
         "{}",
         serde_json::to_string_pretty(value).expect("the model always serializes")
     );
-}
-
-fn iso_time(seconds: u64) -> String {
-    glib::DateTime::from_unix_utc(seconds as i64)
-        .and_then(|t| t.format("%Y-%m-%dT%H:%M:%SZ"))
-        .map(|s| s.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
 }
 
 fn describe(d: &Deployment) -> String {
@@ -508,7 +505,7 @@ fn print_status(status: &SystemStatus) {
             &format!(
                 "{} ({})",
                 d.version.as_deref().unwrap_or("-"),
-                iso_time(d.timestamp)
+                format::iso_time(d.timestamp)
             ),
         );
         if let Some(base) = &d.base_checksum {
@@ -541,7 +538,7 @@ fn print_update(update: &Update) {
     println!(
         "Available update: {} ({}), {}{}",
         update.version.as_deref().unwrap_or(&update.checksum),
-        iso_time(update.timestamp),
+        format::iso_time(update.timestamp),
         update.diff.summary(),
         if update.downloaded {
             ", downloaded"

@@ -355,7 +355,7 @@ fn inodes(dir: &std::path::Path) -> std::collections::HashMap<(u64, u64), u64> {
 
 #[test]
 fn cleanup_estimate_matches_what_cleanup_frees() {
-    use keel_backend::system::{CleanupSet, System};
+    use keel_backend::driver::{self, Cancel, CleanupSet, Target};
     let demo = Demo::new();
     demo.ok(&["update"]);
     // Pending (the update), booted, rollback. Each step must remove the deployments the estimate
@@ -380,7 +380,11 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         },
     ];
     for what in steps {
-        let system = System::open(&demo.sysroot(), false).unwrap();
+        let system = driver::open(&Target {
+            path: demo.sysroot(),
+            demo: false,
+        })
+        .unwrap();
         let before = demo.fingerprint();
         let estimate = system.cleanup_estimate(what).unwrap();
         assert_eq!(demo.fingerprint(), before, "estimating changed the system");
@@ -392,7 +396,7 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
                 .collect()
         };
         let (ids_before, files_before) = (ids(&demo), inodes(&demo.root()));
-        let reported = system.cleanup(what, None).unwrap();
+        let reported = system.cleanup(what, &Cancel::default()).unwrap();
         let (ids_after, files_after) = (ids(&demo), inodes(&demo.root()));
         let removed: Vec<String> = ids_before
             .into_iter()

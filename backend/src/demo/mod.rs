@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use ostree::{gio, glib, prelude::*};
 
+use crate::driver::ostree::pkglist::{PKGLIST_KEY, pkglist_to_variant};
+use crate::driver::ostree::{PACKAGE_INDEX_KEY, PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX};
 use crate::error::{Context, Error, Result};
-use crate::pkglist::{PKGLIST_KEY, pkglist_to_variant};
-use crate::system::{PACKAGE_INDEX_KEY, PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX};
 use content::{FileContents, TreeFile};
 
 pub const STATEROOT: &str = "keeldemo";

@@ -11,14 +11,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ostree::gio::{self, prelude::*};
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue};
 use zbus::{Connection, interface};
 
+use crate::driver::{Cancel, CleanupSet};
 use crate::error::Error;
 use crate::progress::ProgressUpdate;
-use crate::system::CleanupSet;
 pub use worker::Target;
 use worker::{Answer, Event, MutationJob, Query, Request, Workers};
 
@@ -133,7 +132,7 @@ impl Backend {
             Request::Rollback { target } if !target.is_empty() => Some(target),
             Request::Install { packages } | Request::Uninstall { packages } => {
                 for name in packages {
-                    crate::system::validate_package_name(name)?;
+                    crate::driver::validate_package_name(name)?;
                 }
                 None
             }
@@ -142,7 +141,7 @@ impl Backend {
         if let Some(spec) = deployment
             && let Answer::Status(status) = self.workers.ask(Query::Status).await?
         {
-            crate::system::resolve(&status, spec)?;
+            crate::driver::resolve(&status, spec)?;
         }
         Ok(())
     }
@@ -182,7 +181,7 @@ impl Backend {
                 message: String::new(),
                 error_name: String::new(),
                 error_message: String::new(),
-                cancel: gio::Cancellable::new(),
+                cancel: Cancel::default(),
             };
             (path, transaction)
         };
@@ -563,7 +562,7 @@ struct Transaction {
     message: String,
     error_name: String,
     error_message: String,
-    cancel: gio::Cancellable,
+    cancel: Cancel,
 }
 
 #[interface(name = "io.github.keelapp.Keel.Backend1.Transaction")]

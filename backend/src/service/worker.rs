@@ -1,25 +1,16 @@
-//! The threads that own libostree objects (which must stay on one thread): a reader that answers
+//! The threads that own the system driver (one instance each, so a read never waits on a mutation): a reader that answers
 //! queries and notices changes made by other programs, and a writer that runs one mutation at a time.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ostree::gio;
-
+pub use crate::driver::Target;
+use crate::driver::{self, Cancel, CleanupSet};
 use crate::error::{Error, Result};
 use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use crate::packages::PackageDiff;
 use crate::progress::{Phases, Progress, ProgressUpdate};
-use crate::system::{CleanupSet, System};
-
-/// Which sysroot, and whether it is the demo.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub path: PathBuf,
-    pub demo: bool,
-}
 
 /// A mutation, as a client asked for it; two equal requests are the same transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +100,7 @@ pub enum Event {
 
 pub struct MutationJob {
     pub request: Request,
-    pub cancel: gio::Cancellable,
+    pub cancel: Cancel,
     pub events: async_channel::Sender<Event>,
 }
 
@@ -132,7 +123,7 @@ impl Workers {
     /// Starts the threads; `changed` hears of every change to the sysroot by anyone.
     pub fn start(target: Target, changed: async_channel::Sender<()>) -> Result<Self> {
         // Open once here so a bad sysroot fails the service's start, not its first call.
-        System::open(&target.path, target.demo)?;
+        driver::open(&target)?;
         let (queries, query_rx) = mpsc::channel::<QueryJob>();
         let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
         let reader_target = target.clone();
@@ -167,7 +158,7 @@ impl Workers {
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel::Sender<()>) {
-    let system = match System::open(&target.path, target.demo) {
+    let system = match driver::open(&target) {
         Ok(system) => system,
         Err(err) => {
             tracing::error!("reader cannot open the sysroot: {err}");
@@ -206,7 +197,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
     if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
         tracing::debug!("could not lower the writer's priority: {err}");
     }
-    let system = match System::open(&target.path, target.demo) {
+    let system = match driver::open(&target) {
         Ok(system) => system,
         Err(err) => {
             tracing::error!("writer cannot open the sysroot: {err}");
@@ -217,7 +208,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
-        let cancel = Some(&job.cancel);
+        let cancel = &job.cancel;
         let result = match &job.request {
             Request::Check => system.check(&phases, cancel).map(|u| match u {
                 Some(u) => format!("{} is available", u.version.unwrap_or(u.checksum)),

@@ -1,0 +1,157 @@
+//! System drivers: one trait for everything Keel reads from and does to a system, so the service,
+//! its worker threads and the command line never care which engine does the work.
+//!
+//! `ostree/` performs every operation itself with libostree (the demo, test sysroots, plain OSTree
+//! hosts). A driver for rpm-ostreed slots in beside it; [`open`] picks the driver for a target.
+
+pub mod ostree;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
+};
+use crate::packages::PackageDiff;
+use crate::progress::Phases;
+
+/// What Keel can read and do on one system. Deployments are named as [`resolve`] accepts them.
+///
+/// Every mutation takes the system's lock for its whole length, records itself in the history and
+/// changes nothing when it fails.
+pub trait SystemDriver: Send + Sync {
+    /// Re-reads what another program may have changed; true when the deployments changed.
+    fn reload(&self) -> Result<bool>;
+    /// Deployments in boot order, the update waiting, what the driver can do.
+    fn status(&self) -> Result<SystemStatus>;
+    /// Packages that differ between two deployments.
+    fn diff(&self, from: &str, to: &str) -> Result<PackageDiff>;
+    /// A deployment's local changes to `/etc` against its image's defaults.
+    fn config_diff(&self, deployment: &str) -> Result<ConfigDiff>;
+    /// Past operations, oldest first.
+    fn history(&self) -> Result<Vec<HistoryEntry>>;
+    /// Packages the package source offers for layering (may download the source's index).
+    fn available_packages(&self) -> Result<Vec<AvailablePackage>>;
+    /// What [`SystemDriver::cleanup`] would remove and free, without changing anything.
+    fn cleanup_estimate(&self, what: CleanupSet) -> Result<CleanupEstimate>;
+
+    /// Asks the remote for a newer version (commit metadata only).
+    fn check(&self, phases: &Phases, cancel: &Cancel) -> Result<Option<Update>>;
+    /// Downloads the newest version and, unless `download_only`, deploys it to boot next.
+    fn update(
+        &self,
+        download_only: bool,
+        phases: &Phases,
+        cancel: &Cancel,
+    ) -> Result<UpdateOutcome>;
+    /// Makes a deployment boot next (the rollback deployment when `target` is None).
+    fn rollback(&self, target: Option<&str>, phases: &Phases) -> Result<Deployment>;
+    fn set_pinned(&self, deployment: &str, pinned: bool) -> Result<Deployment>;
+    /// Removes one deployment that is neither booted nor pinned; returns the bytes freed.
+    fn remove(&self, deployment: &str, cancel: &Cancel) -> Result<u64>;
+    /// Removes pending and/or rollback deployments and prunes; returns the bytes freed.
+    fn cleanup(&self, what: CleanupSet, cancel: &Cancel) -> Result<u64>;
+    /// Layers packages; returns the id of the new deployment.
+    fn install(&self, packages: &[String], phases: &Phases, cancel: &Cancel) -> Result<String>;
+    fn uninstall(&self, packages: &[String], phases: &Phases, cancel: &Cancel) -> Result<String>;
+    fn reset_packages(&self, phases: &Phases, cancel: &Cancel) -> Result<String>;
+    /// Boots the next-boot deployment; returns it.
+    fn reboot(&self) -> Result<Deployment>;
+}
+
+/// Which system to open, and whether it is Keel's demo.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub path: PathBuf,
+    pub demo: bool,
+}
+
+/// Opens the driver for `target`.
+pub fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
+    Ok(Box::new(self::ostree::OstreeDriver::open(
+        &target.path,
+        target.demo,
+    )?))
+}
+
+/// What `update` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    UpToDate,
+    Downloaded { version: Option<String> },
+    Deployed { id: String, version: Option<String> },
+}
+
+/// Which deployments `cleanup` removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanupSet {
+    pub pending: bool,
+    pub rollback: bool,
+    pub repo: bool,
+}
+
+/// A request to stop a running operation, shared by whoever may ask and the operation; each
+/// driver hands it on to its own mechanism (a `GCancellable`, a D-Bus `Cancel` call…).
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<CancelState>);
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    hooks: Mutex<Vec<Hook>>,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        let mut hooks = self.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        for hook in std::mem::take(&mut *hooks) {
+            hook();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Runs `hook` when the operation is cancelled, or at once when it already is.
+    pub fn on_cancel(&self, hook: impl FnOnce() + Send + 'static) {
+        let mut hooks = self.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_cancelled() {
+            drop(hooks);
+            hook();
+        } else {
+            hooks.push(Box::new(hook));
+        }
+    }
+}
+/// A deployment by index, id, or one of the words `booted`, `pending`, `rollback`.
+pub fn resolve<'s>(status: &'s SystemStatus, spec: &str) -> Result<&'s Deployment> {
+    status.find(spec).ok_or_else(|| {
+        Error::NotFound(format!(
+            "There is no deployment “{spec}”. Give an index from 0 to {}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
+            status.deployments.len().saturating_sub(1)
+        ))
+    })
+}
+
+/// Package names as rpm allows them; anything else (paths, shell characters) is refused early.
+pub fn validate_package_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with(['-', '.'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "“{name}” is not a package name: use letters, digits and . _ + - only."
+        )))
+    }
+}

@@ -1,0 +1,267 @@
+//! Layering: the package source's index, and installing, uninstalling and resetting layered
+//! packages by composing a client layer over the base image, as rpm-ostree does.
+
+use ostree::{gio, glib, prelude::*};
+
+use super::pkglist::{PKGLIST_KEY, pkglist_to_variant};
+use super::{
+    CLIENT_LAYER_KEY, CommitInfo, Engine, LAYERED_PACKAGES_KEY, PACKAGE_INDEX_KEY,
+    PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX, copy_keyfile,
+};
+use crate::driver::validate_package_name;
+use crate::error::{Context, Error, Result};
+use crate::model::AvailablePackage;
+use crate::progress::Phases;
+
+impl Engine {
+    /// Packages the booted deployment's remote offers for layering (from its summary).
+    pub fn available_packages(&self) -> Result<Vec<AvailablePackage>> {
+        let status = self.status()?;
+        let (remote, _) = self.booted_refspec(&status)?;
+        self.package_index(&remote)
+    }
+
+    /// Reads the package source's index: the metadata of the commit on `packages/index`, fetched
+    /// on its own (commit metadata only, so it costs one small download).
+    pub(super) fn package_index(&self, remote: &str) -> Result<Vec<AvailablePackage>> {
+        let phases = Phases::new(std::sync::Arc::new(crate::progress::Silent));
+        self.pull(
+            remote,
+            &[PACKAGE_INDEX_REF],
+            true,
+            &phases,
+            (0.0, 0.0),
+            None,
+        )
+        .context(&format!("Reading the package list of remote “{remote}”"))?;
+        let repo = self.repo();
+        let checksum = repo.require_rev(&format!("{remote}:{PACKAGE_INDEX_REF}"))?;
+        let commit = repo.load_variant(ostree::ObjectType::Commit, &checksum)?;
+        let entries: Vec<(String, String, String, String)> =
+            glib::VariantDict::new(Some(&commit.child_value(0)))
+                .lookup_value(PACKAGE_INDEX_KEY, None)
+                .and_then(|v| v.get())
+                .unwrap_or_default();
+        Ok(entries.into_iter().map(AvailablePackage::from).collect())
+    }
+
+    /// Layers packages on the booted deployment's base (no base update), as a new pending deployment.
+    pub fn install(
+        &self,
+        names: &[String],
+        phases: &Phases,
+        cancel: Option<&gio::Cancellable>,
+    ) -> Result<String> {
+        self.change_packages("install", names, phases, cancel, |requested, names| {
+            for name in names {
+                if requested.contains(name) {
+                    return Err(Error::InvalidArgument(format!(
+                        "{name} is already layered."
+                    )));
+                }
+                requested.push(name.clone());
+            }
+            Ok(())
+        })
+    }
+
+    pub fn uninstall(
+        &self,
+        names: &[String],
+        phases: &Phases,
+        cancel: Option<&gio::Cancellable>,
+    ) -> Result<String> {
+        self.change_packages("uninstall", names, phases, cancel, |requested, names| {
+            for name in names {
+                let Some(at) = requested.iter().position(|r| r == name) else {
+                    return Err(Error::NotFound(format!(
+                        "{name} is not layered, so it cannot be removed."
+                    )));
+                };
+                requested.remove(at);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn reset_packages(
+        &self,
+        phases: &Phases,
+        cancel: Option<&gio::Cancellable>,
+    ) -> Result<String> {
+        self.change_packages("reset-packages", &[], phases, cancel, |requested, _| {
+            if requested.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "No packages are layered.".to_owned(),
+                ));
+            }
+            requested.clear();
+            Ok(())
+        })
+    }
+
+    pub(super) fn change_packages(
+        &self,
+        operation: &str,
+        names: &[String],
+        phases: &Phases,
+        cancel: Option<&gio::Cancellable>,
+        edit: impl FnOnce(&mut Vec<String>, &[String]) -> Result<()>,
+    ) -> Result<String> {
+        for name in names {
+            validate_package_name(name)?;
+        }
+        let _lock = self.lock()?;
+        let before = self.status()?;
+        let result = (|| {
+            let booted = self.merge_deployment(&before)?.clone();
+            let (remote, branch) = self.booted_refspec(&before)?;
+            let mut requested = booted.requested_packages.clone();
+            edit(&mut requested, names)?;
+            let base = booted
+                .base_checksum
+                .clone()
+                .unwrap_or(booted.checksum.clone());
+            let revision = if requested.is_empty() {
+                base
+            } else {
+                let available = self.package_index(&remote)?;
+                for name in &requested {
+                    if !available.iter().any(|p| &p.name == name) {
+                        let names: Vec<&str> = available.iter().map(|p| p.name.as_str()).collect();
+                        return Err(Error::NotFound(format!(
+                            "There is no package “{name}” in the package source of remote “{remote}”. Available: {}.",
+                            names.join(", ")
+                        )));
+                    }
+                }
+                self.pull_packages(&remote, &requested, phases, (0.0, 0.5), cancel)?;
+                phases.at(
+                    0.5,
+                    0.75,
+                    0.0,
+                    "Layering",
+                    "Composing the layered image",
+                    (0, 0),
+                );
+                self.compose_layer(&remote, &base, &requested)?
+            };
+            let merge = self.ostree_deployment(&booted)?;
+            let origin = layered_origin(&merge, &format!("{remote}:{branch}"), &requested)?;
+            let id =
+                self.deploy_and_write(&merge, &revision, Some(&origin), &before, phases, cancel)?;
+            phases.done("Packages changed; they take effect at the next boot");
+            Ok(id)
+        })();
+        self.journal(
+            operation,
+            &before,
+            None,
+            &result,
+            |_| {
+                if names.is_empty() {
+                    "All layered packages removed".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            },
+            None,
+        );
+        result
+    }
+
+    pub(super) fn pull_packages(
+        &self,
+        remote: &str,
+        names: &[String],
+        phases: &Phases,
+        span: (f64, f64),
+        cancel: Option<&gio::Cancellable>,
+    ) -> Result<()> {
+        let refs: Vec<String> = names
+            .iter()
+            .map(|n| format!("{PACKAGE_REF_PREFIX}{n}"))
+            .collect();
+        let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        self.pull(remote, &refs, false, phases, span, cancel)
+            .context("Downloading the layered packages")
+    }
+
+    /// Writes a commit of `base` with the packages' trees laid over it, as rpm-ostree's client
+    /// layer does: parent = base, the merged package list, and the layering keys.
+    pub(super) fn compose_layer(
+        &self,
+        remote: &str,
+        base: &str,
+        names: &[String],
+    ) -> Result<String> {
+        let repo = self.repo();
+        let base_info = repo.load_variant(ostree::ObjectType::Commit, base)?;
+        let base_commit = CommitInfo::from_variant(&base_info);
+        repo.prepare_transaction(gio::Cancellable::NONE)?;
+        let result = (|| -> Result<String> {
+            let tree = ostree::MutableTree::from_commit(&repo, base)?;
+            let mut packages = base_commit.packages.clone();
+            let mut sorted = names.to_vec();
+            sorted.sort();
+            for name in &sorted {
+                let (root, checksum) = repo.read_commit(
+                    &format!("{remote}:{PACKAGE_REF_PREFIX}{name}"),
+                    gio::Cancellable::NONE,
+                )?;
+                repo.write_directory_to_mtree(&root, &tree, None, gio::Cancellable::NONE)?;
+                let info = CommitInfo::load(&repo, &checksum)?;
+                packages.extend(info.packages);
+            }
+            let root = repo.write_mtree(&tree, gio::Cancellable::NONE)?;
+            let root = root.downcast::<ostree::RepoFile>().map_err(|_| {
+                Error::Failed("libostree returned an unexpected tree object".to_owned())
+            })?;
+            let metadata = glib::VariantDict::new(Some(&base_info.child_value(0)));
+            metadata.insert_value(PKGLIST_KEY, &pkglist_to_variant(&packages));
+            metadata.insert_value(CLIENT_LAYER_KEY, &true.to_variant());
+            metadata.insert_value(LAYERED_PACKAGES_KEY, &sorted.to_variant());
+            // The base's time makes the same layer on the same base the same commit.
+            let checksum = repo.write_commit_with_time(
+                Some(base),
+                Some(&format!("Layered packages: {}", sorted.join(", "))),
+                None,
+                Some(&metadata.end()),
+                &root,
+                base_commit.timestamp,
+                gio::Cancellable::NONE,
+            )?;
+            repo.commit_transaction(gio::Cancellable::NONE)?;
+            Ok(checksum.to_string())
+        })();
+        if result.is_err() {
+            let _ = repo.abort_transaction(gio::Cancellable::NONE);
+        }
+        result
+    }
+}
+
+/// The origin of a deployment with `requested` layered: rpm-ostree's form, `baserefspec` plus
+/// `[packages] requested=` when there are packages, plain `refspec` when there are none.
+pub(super) fn layered_origin(
+    merge: &ostree::Deployment,
+    refspec: &str,
+    requested: &[String],
+) -> Result<glib::KeyFile> {
+    let origin = match merge.origin() {
+        Some(o) => copy_keyfile(&o)?,
+        None => glib::KeyFile::new(),
+    };
+    let _ = origin.remove_key("origin", "refspec");
+    let _ = origin.remove_key("origin", "baserefspec");
+    let _ = origin.remove_group("packages");
+    if requested.is_empty() {
+        origin.set_string("origin", "refspec", refspec);
+    } else {
+        origin.set_string("origin", "baserefspec", refspec);
+        // A key-file string list: every item followed by ';' (names cannot contain one).
+        let list: String = requested.iter().map(|p| format!("{p};")).collect();
+        origin.set_value("packages", "requested", &list);
+    }
+    Ok(origin)
+}
