@@ -78,7 +78,7 @@ macro_rules! convert {
 }
 
 /// `GetStatus`'s answer.
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct StatusRecord {
     pub driver: String,
@@ -94,7 +94,7 @@ convert!(StatusRecord <=> SystemStatus {
     driver, os_name, sysroot, demo, booted_emulated, deployments each, cached_update map,
 });
 
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct DeploymentRecord {
     pub id: String,
@@ -124,7 +124,7 @@ convert!(DeploymentRecord <=> Deployment {
     packages,
 });
 
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct UpdateRecord {
     pub version: Option<String>,
@@ -137,7 +137,7 @@ pub struct UpdateRecord {
 convert!(UpdateRecord <=> Update { version, checksum, timestamp, downloaded, diff });
 
 /// `GetDiff`'s answer, and the package changes an update or a history entry carries.
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct DiffRecord {
     pub added: Vec<Package>,
@@ -149,11 +149,11 @@ pub struct DiffRecord {
 convert!(DiffRecord <=> PackageDiff { added, removed, upgraded, downgraded });
 
 /// One entry of `GetHistory`'s answer.
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct HistoryRecord {
     pub time: u64,
-    pub operation: String,
+    pub operation: crate::Operation,
     pub from_version: Option<String>,
     pub to_version: Option<String>,
     pub success: bool,
@@ -166,7 +166,7 @@ convert!(HistoryRecord <=> HistoryEntry {
 });
 
 /// `GetConfigDiff`'s answer.
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct ConfigDiffRecord {
     pub modified: Vec<String>,
@@ -177,7 +177,7 @@ pub struct ConfigDiffRecord {
 convert!(ConfigDiffRecord <=> ConfigDiff { modified, added, removed });
 
 /// `EstimateCleanup`'s answer.
-#[derive(Clone, Debug, Default, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct CleanupEstimateRecord {
     pub deployments: Vec<String>,
@@ -185,35 +185,6 @@ pub struct CleanupEstimateRecord {
 }
 
 convert!(CleanupEstimateRecord <=> CleanupEstimate { deployments, bytes });
-
-// Transitional, until the service returns the records themselves: the same records as dicts.
-pub type Dict = HashMap<String, zbus::zvariant::OwnedValue>;
-
-fn dict<R: serde::Serialize + Type>(record: R) -> Dict {
-    let ctxt = zbus::zvariant::serialized::Context::new_dbus(zbus::zvariant::LE, 0);
-    let data = zbus::zvariant::to_bytes(ctxt, &record).expect("records always encode");
-    data.deserialize().expect("an a{sv} decodes as a dict").0
-}
-
-pub fn status(s: &SystemStatus) -> Dict {
-    dict(StatusRecord::from(s.clone()))
-}
-
-pub fn diff(d: &PackageDiff) -> Dict {
-    dict(DiffRecord::from(d.clone()))
-}
-
-pub fn config_diff(c: &ConfigDiff) -> Dict {
-    dict(ConfigDiffRecord::from(c.clone()))
-}
-
-pub fn cleanup_estimate(e: &CleanupEstimate) -> Dict {
-    dict(CleanupEstimateRecord::from(e.clone()))
-}
-
-pub fn history_entry(e: &HistoryEntry) -> Dict {
-    dict(HistoryRecord::from(e.clone()))
-}
 
 /// The client side of the API.
 #[zbus::proxy(
@@ -421,7 +392,7 @@ mod tests {
     fn history_and_config_diff_survive_the_trip() {
         let entry = HistoryEntry {
             time: 5,
-            operation: "update".into(),
+            operation: crate::Operation::Update,
             from_version: Some("1".into()),
             to_version: None,
             success: false,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Operation;
 use crate::packages::{Package, PackageDiff};
 
 /// The whole picture: deployments in boot order, the update waiting, what is layered.
@@ -136,7 +137,7 @@ pub struct CleanupEstimate {
 pub struct HistoryEntry {
     /// Seconds since the epoch.
     pub time: u64,
-    pub operation: String,
+    pub operation: Operation,
     pub from_version: Option<String>,
     pub to_version: Option<String>,
     pub success: bool,

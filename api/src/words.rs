@@ -40,7 +40,8 @@ macro_rules! wire_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                // pad, not write_str: a column width (`{:<14}`) applies.
+                f.pad(self.as_str())
             }
         }
 

@@ -248,6 +248,11 @@ fn update_reports_rising_progress_and_finishes() {
     }
     let (success, name, message) = finished.unwrap();
     assert!(success, "{name}: {message}");
+    // A sentence a person reads, never a Rust value's Debug form.
+    assert!(
+        message.starts_with("Deployed 41.20261125.0 (") && message.ends_with("; it boots next."),
+        "{message}"
+    );
     assert!(fractions.len() >= 3, "progress was reported: {fractions:?}");
     assert!(
         fractions.windows(2).all(|w| w[0] <= w[1]),

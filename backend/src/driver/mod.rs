@@ -84,6 +84,26 @@ pub enum UpdateOutcome {
     Deployed { id: String, version: Option<String> },
 }
 
+/// The sentence a person reads when an update ends (the transaction's message, the command line).
+impl std::fmt::Display for UpdateOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "the update".to_owned());
+        match self {
+            UpdateOutcome::UpToDate => {
+                f.write_str("No update available; the system is up to date.")
+            }
+            UpdateOutcome::Downloaded { version: v } => write!(
+                f,
+                "Downloaded {}; updating again deploys it without downloading.",
+                version(v)
+            ),
+            UpdateOutcome::Deployed { id, version: v } => {
+                write!(f, "Deployed {} ({id}); it boots next.", version(v))
+            }
+        }
+    }
+}
+
 /// Which deployments `cleanup` removes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CleanupSet {

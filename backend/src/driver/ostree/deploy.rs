@@ -11,6 +11,7 @@ use crate::driver::UpdateOutcome;
 use crate::error::{Context, Error, Result};
 use crate::model::{Deployment, SystemStatus, Update};
 use crate::progress::Phases;
+use keel_api::Operation;
 
 impl Engine {
     // ---- mutations -----------------------------------------------------------------------------
@@ -41,7 +42,11 @@ impl Engine {
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<UpdateOutcome> {
-        let operation = if download_only { "download" } else { "update" };
+        let operation = if download_only {
+            Operation::Download
+        } else {
+            Operation::Update
+        };
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = self.update_locked(&before, download_only, phases, cancel);
@@ -293,7 +298,7 @@ impl Engine {
         let result = self.rollback_locked(&before, target, phases);
         let to = result.as_ref().ok().and_then(|d| d.version.clone());
         self.journal(
-            "rollback",
+            Operation::Rollback,
             &before,
             to,
             &result,
@@ -372,7 +377,11 @@ impl Engine {
     pub fn set_pinned(&self, spec: &str, pinned: bool) -> Result<Deployment> {
         let _lock = self.lock()?;
         let before = self.status()?;
-        let operation = if pinned { "pin" } else { "unpin" };
+        let operation = if pinned {
+            Operation::Pin
+        } else {
+            Operation::Unpin
+        };
         let result = (|| {
             let d = resolve(&before, spec)?;
             if d.staged {
@@ -426,7 +435,7 @@ impl Engine {
             }
             self.remove_indices(&before, &[d.index as usize], true, cancel)
         })();
-        self.journal_freed("remove", &before, &result);
+        self.journal_freed(Operation::Remove, &before, &result);
         result
     }
 
@@ -478,7 +487,7 @@ impl Engine {
         })();
         let to = result.as_ref().ok().and_then(|d| d.version.clone());
         self.journal(
-            "reboot",
+            Operation::Reboot,
             &before,
             to,
             &result,

@@ -28,6 +28,7 @@ use crate::model::{
 };
 use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
+use keel_api::Operation;
 use pkglist::{PKGLIST_KEY, pkglist_from_variant};
 
 /// Keel's own state inside a sysroot: the emulated boot record and the history journal.
@@ -332,7 +333,7 @@ impl Engine {
     // ---- helpers -------------------------------------------------------------------------------
 
     /// Records a removal that freed space.
-    fn journal_freed(&self, operation: &str, before: &SystemStatus, result: &Result<u64>) {
+    fn journal_freed(&self, operation: Operation, before: &SystemStatus, result: &Result<u64>) {
         self.journal(
             operation,
             before,
@@ -345,7 +346,7 @@ impl Engine {
 
     fn journal<T>(
         &self,
-        operation: &str,
+        operation: Operation,
         before: &SystemStatus,
         to_version: Option<String>,
         result: &Result<T>,
@@ -358,7 +359,7 @@ impl Engine {
         };
         let entry = HistoryEntry {
             time: glib::real_time() as u64 / 1_000_000,
-            operation: operation.to_owned(),
+            operation,
             from_version: before.booted().and_then(|d| d.version.clone()),
             to_version,
             success,
