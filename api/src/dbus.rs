@@ -115,13 +115,13 @@ pub struct DeploymentRecord {
     pub base_version: Option<String>,
     pub requested_packages: Vec<String>,
     pub layered_packages: Vec<String>,
-    pub packages: Vec<Package>,
+    pub package_count: u32,
 }
 
 convert!(DeploymentRecord <=> Deployment {
     id, index, osname, checksum, serial, version, timestamp, origin, booted, staged, default,
     pending, rollback, pinned, base_checksum, base_version, requested_packages, layered_packages,
-    packages,
+    package_count,
 });
 
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -202,6 +202,7 @@ pub trait Backend1 {
         options: HashMap<&str, Value<'_>>,
     ) -> zbus::Result<CleanupEstimateRecord>;
     fn list_packages(&self) -> zbus::Result<Vec<(String, String, String, String)>>;
+    fn get_packages(&self, deployment: &str) -> zbus::Result<Vec<Package>>;
     fn check(&self) -> zbus::Result<OwnedObjectPath>;
     fn update(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
     fn rollback(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
@@ -296,7 +297,7 @@ mod tests {
                 base_checksum: Some("def".into()),
                 requested_packages: vec!["htop".into()],
                 layered_packages: vec!["htop".into()],
-                packages: vec![pkg.clone()],
+                package_count: 1_874,
                 ..Default::default()
             }],
             cached_update: Some(Update {

@@ -85,6 +85,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every package of a deployment (index, id, booted, pending, rollback) or commit checksum,
+    /// as `rpm-ostree db list` shows them.
+    DbList {
+        deployment: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove pending and/or rollback deployments and prune the repository.
     Cleanup {
         #[arg(long)]
@@ -345,6 +352,16 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 for p in packages {
                     println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
+                }
+            }
+        }
+        Command::DbList { deployment, json } => {
+            let packages = system.packages(&deployment)?;
+            if json {
+                print_json(&packages);
+            } else {
+                for p in packages {
+                    println!("{}", p.nevra());
                 }
             }
         }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
 };
-use crate::packages::PackageDiff;
+use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
 
 /// What Keel can read and do on one system. Deployments are named as [`resolve`] accepts them.
@@ -28,6 +28,8 @@ pub trait SystemDriver: Send + Sync {
     fn status(&self) -> Result<SystemStatus>;
     /// Packages that differ between two deployments.
     fn diff(&self, from: &str, to: &str) -> Result<PackageDiff>;
+    /// Every package of a deployment, or of a commit given by its checksum.
+    fn packages(&self, deployment: &str) -> Result<Vec<Package>>;
     /// A deployment's local changes to `/etc` against its image's defaults.
     fn config_diff(&self, deployment: &str) -> Result<ConfigDiff>;
     /// Past operations, oldest first.

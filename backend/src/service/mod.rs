@@ -369,6 +369,16 @@ impl Backend {
         }
     }
 
+    /// Every package of a deployment (index, id, booted, pending, rollback) or of a commit given by
+    /// its checksum: (name, epoch, version, release, arch), as `rpmostree.rpmdb.pkglist`.
+    #[zbus(out_args("packages"))]
+    async fn get_packages(&self, deployment: String) -> Result<Vec<crate::packages::Package>> {
+        match self.query(Query::DeploymentPackages(deployment)).await? {
+            Answer::DeploymentPackages(list) => Ok(list),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
     /// Packages the package source offers: (name, evr, arch, summary).
     #[zbus(out_args("packages"))]
     async fn list_packages(&self) -> Result<Vec<(String, String, String, String)>> {

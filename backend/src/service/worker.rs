@@ -10,7 +10,7 @@ use crate::driver::{self, Cancel, CleanupSet};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
-use crate::packages::PackageDiff;
+use crate::packages::{Package, PackageDiff};
 use crate::progress::{Phases, Progress, ProgressUpdate};
 use keel_api::Operation;
 
@@ -59,6 +59,8 @@ pub enum Query {
     ConfigDiff(String),
     History,
     Packages,
+    /// Every package of one deployment or commit.
+    DeploymentPackages(String),
 }
 
 pub enum Answer {
@@ -68,6 +70,7 @@ pub enum Answer {
     ConfigDiff(ConfigDiff),
     History(Vec<HistoryEntry>),
     Packages(Vec<AvailablePackage>),
+    DeploymentPackages(Vec<Package>),
 }
 
 struct QueryJob {
@@ -161,6 +164,9 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
                         system.cleanup_estimate(what).map(Answer::CleanupEstimate)
                     }
                     Query::Packages => system.available_packages().map(Answer::Packages),
+                    Query::DeploymentPackages(d) => {
+                        system.packages(&d).map(Answer::DeploymentPackages)
+                    }
                 };
                 let _ = job.reply.send_blocking(answer);
             }
