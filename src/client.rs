@@ -11,6 +11,7 @@ use gettextrs::gettext;
 use keel_api::dbus::{self, Backend1Proxy, TransactionProxy};
 use keel_api::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
+use keel_api::{Operation as OperationKind, TransactionState};
 use zbus::zvariant::Value;
 
 use crate::error::UiError;
@@ -185,41 +186,41 @@ impl Client {
     }
 
     pub async fn status(&self) -> Result<SystemStatus, UiError> {
-        let dict = self.proxy.get_status().await.map_err(UiError::from_call)?;
-        Ok(dbus::parse_status(&dict))
+        let record = self.proxy.get_status().await.map_err(UiError::from_call)?;
+        Ok(record.into())
     }
 
     pub async fn history(&self) -> Result<Vec<HistoryEntry>, UiError> {
         let list = self.proxy.get_history().await.map_err(UiError::from_call)?;
-        Ok(list.iter().map(dbus::parse_history_entry).collect())
+        Ok(list.into_iter().map(Into::into).collect())
     }
 
     pub async fn diff(&self, from: &str, to: &str) -> Result<PackageDiff, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .get_diff(from, to)
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_diff(&dict))
+        Ok(record.into())
     }
 
     pub async fn config_diff(&self, deployment: &str) -> Result<ConfigDiff, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .get_config_diff(deployment)
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_config_diff(&dict))
+        Ok(record.into())
     }
 
     /// What a cleanup of all it may remove would remove and free.
     pub async fn estimate_cleanup(&self) -> Result<CleanupEstimate, UiError> {
-        let dict = self
+        let record = self
             .proxy
             .estimate_cleanup(HashMap::new())
             .await
             .map_err(UiError::from_call)?;
-        Ok(dbus::parse_cleanup_estimate(&dict))
+        Ok(record.into())
     }
 
     pub async fn available_packages(&self) -> Result<Vec<AvailablePackage>, UiError> {
@@ -295,7 +296,7 @@ impl Client {
         let updates = tx.receive_progress().await.map_err(UiError::bus)?;
         let finished = tx.receive_finished().await.map_err(UiError::bus)?;
         // It may have ended before we subscribed.
-        if tx.state().await.map_err(UiError::bus)? != "running" {
+        if tx.state().await.map_err(UiError::bus)?.is_finished() {
             return finished_result(&tx).await;
         }
         progress(Progress {
@@ -347,8 +348,8 @@ impl Client {
             .map_err(UiError::from_call)
     }
 
-    /// What a transaction does (`update`, `check`, …; see the API's Operation property).
-    pub async fn operation(&self, path: zbus::zvariant::OwnedObjectPath) -> Option<String> {
+    /// What a transaction does (see the API's Operation property).
+    pub async fn operation(&self, path: zbus::zvariant::OwnedObjectPath) -> Option<OperationKind> {
         self.transaction(path).await.ok()?.operation().await.ok()
     }
 
@@ -370,7 +371,7 @@ impl Client {
 }
 
 async fn finished_result(tx: &TransactionProxy<'_>) -> Result<String, UiError> {
-    if tx.state().await.map_err(UiError::bus)? == "succeeded" {
+    if tx.state().await.map_err(UiError::bus)? == TransactionState::Succeeded {
         Ok(tx.message().await.unwrap_or_default())
     } else {
         let name = tx.error_name().await.unwrap_or_default();
@@ -379,7 +380,8 @@ async fn finished_result(tx: &TransactionProxy<'_>) -> Result<String, UiError> {
     }
 }
 
-/// A mutation the UI can ask for.
+/// A mutation the UI can ask for, with its arguments (the request; the transaction that runs it
+/// says which [`OperationKind`] it is).
 #[derive(Clone, Debug)]
 pub enum Operation {
     Check,

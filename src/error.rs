@@ -2,14 +2,14 @@
 //! as detail, and whether it was a cancellation (never shown as an error).
 
 use gettextrs::gettext;
-use keel_api::dbus::ERROR_PREFIX;
+use keel_api::ErrorKind;
 
 #[derive(Clone, Debug)]
 pub struct UiError {
     pub title: String,
     pub detail: String,
-    /// The backend's error kind (`Busy`, `NotFound`, …) when it came from the backend.
-    pub kind: Option<String>,
+    /// The backend's error kind when it came from the backend.
+    pub kind: Option<ErrorKind>,
     /// What a bug report needs (the D-Bus error's name and text); shown folded away.
     pub technical: String,
 }
@@ -25,11 +25,11 @@ impl UiError {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.kind.as_deref() == Some("Cancelled")
+        self.kind == Some(ErrorKind::Cancelled)
     }
 
     pub fn is_busy(&self) -> bool {
-        self.kind.as_deref() == Some("Busy")
+        self.kind == Some(ErrorKind::Busy)
     }
 
     /// The message bus itself failed (not the backend's answer).
@@ -56,16 +56,14 @@ impl UiError {
     }
 
     pub fn from_parts(name: &str, message: &str) -> Self {
-        let kind = name
-            .strip_prefix(ERROR_PREFIX)
-            .map(|k| k.trim_start_matches('.').to_owned());
-        let title = match kind.as_deref() {
-            Some("Busy") => gettext("Another Operation Is Running"),
-            Some("NotFound") => gettext("Not Found"),
-            Some("InvalidArgument") => gettext("This Cannot Be Done"),
-            Some("PermissionDenied") => gettext("Permission Denied"),
-            Some("Cancelled") => gettext("Cancelled"),
-            _ => gettext("The Operation Failed"),
+        let kind = ErrorKind::from_dbus_name(name);
+        let title = match kind {
+            Some(ErrorKind::Busy) => gettext("Another Operation Is Running"),
+            Some(ErrorKind::NotFound) => gettext("Not Found"),
+            Some(ErrorKind::InvalidArgument) => gettext("This Cannot Be Done"),
+            Some(ErrorKind::PermissionDenied) => gettext("Permission Denied"),
+            Some(ErrorKind::Cancelled) => gettext("Cancelled"),
+            Some(ErrorKind::Failed) | None => gettext("The Operation Failed"),
         };
         Self {
             title,

@@ -830,7 +830,7 @@ impl KeelWindow {
         imp.running.replace(Some(path.clone()));
         self.set_busy(true);
         if let Some(operation) = client.operation(path.clone()).await {
-            self.show_running(&operation);
+            self.show_running(operation);
         }
         let win = self.downgrade();
         let result = client
@@ -847,11 +847,11 @@ impl KeelWindow {
     }
 
     /// While a check or an update runs, the update row says so (its usual text may no longer hold).
-    fn show_running(&self, operation: &str) {
+    fn show_running(&self, operation: keel_api::Operation) {
         let title = match operation {
-            "check" => gettext("Checking for updates…"),
-            "download" => gettext("Downloading the update…"),
-            "update" => gettext("Updating…"),
+            keel_api::Operation::Check => gettext("Checking for updates…"),
+            keel_api::Operation::Download => gettext("Downloading the update…"),
+            keel_api::Operation::Update => gettext("Updating…"),
             _ => return,
         };
         let imp = self.imp();
@@ -1316,7 +1316,7 @@ fn history_row(item: &glib::Object) -> gtk::Widget {
         .downcast_ref::<glib::BoxedAnyObject>()
         .expect("history entries");
     let entry = boxed.borrow::<HistoryEntry>();
-    let what = operation_name(&entry.operation);
+    let what = operation_name(entry.operation);
     let versions = match (&entry.from_version, &entry.to_version) {
         (Some(a), Some(b)) if a != b => format!(" — {a} → {b}"),
         _ => String::new(),
@@ -1352,21 +1352,21 @@ fn history_row(item: &glib::Object) -> gtk::Widget {
     }
 }
 
-fn operation_name(op: &str) -> String {
+fn operation_name(op: keel_api::Operation) -> String {
+    use keel_api::Operation;
     match op {
-        "update" => gettext("Update"),
-        "download" => gettext("Download"),
-        "check" => gettext("Check for Updates"),
-        "rollback" => gettext("Rollback"),
-        "pin" => gettext("Pin"),
-        "unpin" => gettext("Unpin"),
-        "remove" => gettext("Remove Deployment"),
-        "install" => gettext("Add Packages"),
-        "uninstall" => gettext("Remove Packages"),
-        "reset-packages" => gettext("Reset Packages"),
-        "cleanup" => gettext("Clean Up"),
-        "reboot" => gettext("Restart"),
-        other => other.to_owned(),
+        Operation::Update => gettext("Update"),
+        Operation::Download => gettext("Download"),
+        Operation::Check => gettext("Check for Updates"),
+        Operation::Rollback => gettext("Rollback"),
+        Operation::Pin => gettext("Pin"),
+        Operation::Unpin => gettext("Unpin"),
+        Operation::Remove => gettext("Remove Deployment"),
+        Operation::Install => gettext("Add Packages"),
+        Operation::Uninstall => gettext("Remove Packages"),
+        Operation::ResetPackages => gettext("Reset Packages"),
+        Operation::Cleanup => gettext("Clean Up"),
+        Operation::Reboot => gettext("Restart"),
     }
 }
 

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+use zbus::zvariant::{DeserializeDict, OwnedObjectPath, SerializeDict, Type, Value};
 
 use crate::model::{
     Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
 };
-use crate::packages::{Package, PackageChange, PackageDiff, PackageTuple};
+use crate::packages::{Package, PackageChange, PackageDiff};
 
 pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
 pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
@@ -48,296 +48,163 @@ pub fn bus_name(sysroot: &Path) -> String {
     format!("{BUS_NAME}.Sysroot_{hash:016x}")
 }
 
-pub type Dict = HashMap<String, OwnedValue>;
+// ---- the records: the model's types as they cross the bus ----------------------------------------
+//
+// Each record is an `a{sv}` with kebab-case keys, written and read by zvariant's derives (an absent
+// `Option` is a missing key). The model keeps its own serde form (snake_case JSON) for the command
+// line and the history journal, which is why each record is a twin of a model type.
 
-/// Builds an `a{sv}`, leaving out what is absent.
-#[derive(Default)]
-struct Builder(Dict);
-
-impl Builder {
-    fn put<'a>(mut self, key: &str, value: impl Into<Value<'a>>) -> Self {
-        let owned =
-            OwnedValue::try_from(value.into()).expect("plain data never holds a file descriptor");
-        self.0.insert(key.to_owned(), owned);
-        self
-    }
-
-    fn put_some<'a, T: Into<Value<'a>>>(self, key: &str, value: Option<T>) -> Self {
-        match value {
-            Some(v) => self.put(key, v),
-            None => self,
+/// The conversions between a model type and its record, from the list of its fields. Both
+/// directions destructure every field, so a field added to the model and not to its record is a
+/// compile error. A field marked `each` is a list of records, one marked `map` an optional record;
+/// the rest convert with `into`.
+macro_rules! convert {
+    ($record:ident <=> $model:ident { $($field:ident $($how:ident)?),+ $(,)? }) => {
+        impl From<$model> for $record {
+            fn from(model: $model) -> Self {
+                let $model { $($field),+ } = model;
+                Self { $($field: convert!(@one $field $($how)?),)+ }
+            }
         }
-    }
 
-    fn build(self) -> Dict {
-        self.0
-    }
+        impl From<$record> for $model {
+            fn from(record: $record) -> Self {
+                let $record { $($field),+ } = record;
+                Self { $($field: convert!(@one $field $($how)?),)+ }
+            }
+        }
+    };
+    (@one $field:ident) => { $field.into() };
+    (@one $field:ident each) => { $field.into_iter().map(Into::into).collect() };
+    (@one $field:ident map) => { $field.map(Into::into) };
 }
 
-fn package(p: &Package) -> PackageTuple {
-    (
-        p.name.clone(),
-        p.epoch.clone(),
-        p.version.clone(),
-        p.release.clone(),
-        p.arch.clone(),
-    )
+/// `GetStatus`'s answer.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct StatusRecord {
+    pub driver: String,
+    pub os_name: String,
+    pub sysroot: String,
+    pub demo: bool,
+    pub booted_emulated: bool,
+    pub deployments: Vec<DeploymentRecord>,
+    pub cached_update: Option<UpdateRecord>,
+    pub capabilities: CapabilitiesRecord,
+    pub rollback_target: Option<String>,
 }
 
-fn packages(list: &[Package]) -> Vec<PackageTuple> {
-    list.iter().map(package).collect()
+convert!(StatusRecord <=> SystemStatus {
+    driver, os_name, sysroot, demo, booted_emulated, deployments each, cached_update map,
+    capabilities, rollback_target,
+});
+
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct CapabilitiesRecord {
+    pub can_layer: bool,
+    pub can_pin: bool,
+    pub can_config_diff: bool,
+    pub can_cleanup: bool,
+    pub update_needs_restart: bool,
+    pub can_reboot: bool,
 }
 
-fn changes(list: &[PackageChange]) -> Vec<(String, String, String, String)> {
-    list.iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                c.arch.clone(),
-                c.old_evr.clone(),
-                c.new_evr.clone(),
-            )
-        })
-        .collect()
+convert!(CapabilitiesRecord <=> Capabilities {
+    can_layer, can_pin, can_config_diff, can_cleanup, update_needs_restart, can_reboot,
+});
+
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct DeploymentRecord {
+    pub id: String,
+    pub index: u32,
+    pub osname: String,
+    pub checksum: String,
+    pub serial: i32,
+    pub version: Option<String>,
+    pub timestamp: u64,
+    pub origin: Option<String>,
+    pub booted: bool,
+    pub staged: bool,
+    pub default: bool,
+    pub pending: bool,
+    pub rollback: bool,
+    pub pinned: bool,
+    pub base_checksum: Option<String>,
+    pub base_version: Option<String>,
+    pub requested_packages: Vec<String>,
+    pub layered_packages: Vec<String>,
+    pub package_count: u32,
 }
 
-pub fn diff(d: &PackageDiff) -> Dict {
-    Builder::default()
-        .put("added", packages(&d.added))
-        .put("removed", packages(&d.removed))
-        .put("upgraded", changes(&d.upgraded))
-        .put("downgraded", changes(&d.downgraded))
-        .build()
+convert!(DeploymentRecord <=> Deployment {
+    id, index, osname, checksum, serial, version, timestamp, origin, booted, staged, default,
+    pending, rollback, pinned, base_checksum, base_version, requested_packages, layered_packages,
+    package_count,
+});
+
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UpdateRecord {
+    pub version: Option<String>,
+    pub checksum: String,
+    pub timestamp: u64,
+    pub downloaded: bool,
+    pub diff: DiffRecord,
 }
 
-pub fn deployment(d: &Deployment) -> Dict {
-    Builder::default()
-        .put("id", d.id.as_str())
-        .put("index", d.index)
-        .put("osname", d.osname.as_str())
-        .put("checksum", d.checksum.as_str())
-        .put("serial", d.serial)
-        .put_some("version", d.version.as_deref())
-        .put("timestamp", d.timestamp)
-        .put_some("origin", d.origin.as_deref())
-        .put("booted", d.booted)
-        .put("staged", d.staged)
-        .put("default", d.default)
-        .put("pending", d.pending)
-        .put("rollback", d.rollback)
-        .put("pinned", d.pinned)
-        .put_some("base-checksum", d.base_checksum.as_deref())
-        .put_some("base-version", d.base_version.as_deref())
-        .put("requested-packages", d.requested_packages.clone())
-        .put("layered-packages", d.layered_packages.clone())
-        .put("packages", packages(&d.packages))
-        .build()
+convert!(UpdateRecord <=> Update { version, checksum, timestamp, downloaded, diff });
+
+/// `GetDiff`'s answer, and the package changes an update or a history entry carries.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct DiffRecord {
+    pub added: Vec<Package>,
+    pub removed: Vec<Package>,
+    pub upgraded: Vec<PackageChange>,
+    pub downgraded: Vec<PackageChange>,
 }
 
-pub fn update(u: &Update) -> Dict {
-    Builder::default()
-        .put_some("version", u.version.as_deref())
-        .put("checksum", u.checksum.as_str())
-        .put("timestamp", u.timestamp)
-        .put("downloaded", u.downloaded)
-        .put("diff", diff(&u.diff))
-        .build()
+convert!(DiffRecord <=> PackageDiff { added, removed, upgraded, downgraded });
+
+/// One entry of `GetHistory`'s answer.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct HistoryRecord {
+    pub time: u64,
+    pub operation: crate::Operation,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub success: bool,
+    pub message: String,
+    pub diff: Option<DiffRecord>,
 }
 
-pub fn capabilities(c: &Capabilities) -> Dict {
-    Builder::default()
-        .put("can-layer", c.can_layer)
-        .put("can-pin", c.can_pin)
-        .put("can-config-diff", c.can_config_diff)
-        .put("can-cleanup", c.can_cleanup)
-        .put("update-needs-restart", c.update_needs_restart)
-        .put("can-reboot", c.can_reboot)
-        .build()
+convert!(HistoryRecord <=> HistoryEntry {
+    time, operation, from_version, to_version, success, message, diff map,
+});
+
+/// `GetConfigDiff`'s answer.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct ConfigDiffRecord {
+    pub modified: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
 }
 
-pub fn status(s: &SystemStatus) -> Dict {
-    let deployments: Vec<Dict> = s.deployments.iter().map(deployment).collect();
-    Builder::default()
-        .put("driver", s.driver.as_str())
-        .put("os-name", s.os_name.as_str())
-        .put("sysroot", s.sysroot.as_str())
-        .put("demo", s.demo)
-        .put("booted-emulated", s.booted_emulated)
-        .put("deployments", deployments)
-        .put(
-            "cached-update",
-            s.cached_update.as_ref().map(update).unwrap_or_default(),
-        )
-        .put("capabilities", capabilities(&s.capabilities))
-        .put_some("rollback-target", s.rollback_target.as_deref())
-        .build()
+convert!(ConfigDiffRecord <=> ConfigDiff { modified, added, removed });
+
+/// `EstimateCleanup`'s answer.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct CleanupEstimateRecord {
+    pub deployments: Vec<String>,
+    pub bytes: u64,
 }
 
-pub fn config_diff(c: &ConfigDiff) -> Dict {
-    Builder::default()
-        .put("modified", c.modified.clone())
-        .put("added", c.added.clone())
-        .put("removed", c.removed.clone())
-        .build()
-}
-
-pub fn cleanup_estimate(e: &CleanupEstimate) -> Dict {
-    Builder::default()
-        .put("deployments", e.deployments.clone())
-        .put("bytes", e.bytes)
-        .build()
-}
-
-pub fn history_entry(e: &HistoryEntry) -> Dict {
-    Builder::default()
-        .put("time", e.time)
-        .put("operation", e.operation.as_str())
-        .put_some("from-version", e.from_version.as_deref())
-        .put_some("to-version", e.to_version.as_deref())
-        .put("success", e.success)
-        .put("message", e.message.as_str())
-        .put_some("diff", e.diff.as_ref().map(diff))
-        .build()
-}
-
-// ---- reading the records back (the UI's side) ----------------------------------------------------
-
-fn text(d: &Dict, key: &str) -> Option<String> {
-    d.get(key)
-        .and_then(|v| <&str>::try_from(v).ok())
-        .map(str::to_owned)
-}
-
-fn flag(d: &Dict, key: &str) -> bool {
-    d.get(key)
-        .and_then(|v| bool::try_from(v).ok())
-        .unwrap_or(false)
-}
-
-fn number<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
-    d.get(key)
-        .and_then(|v| v.try_clone().ok())
-        .and_then(|v| T::try_from(v).ok())
-}
-
-fn list<T: TryFrom<OwnedValue>>(d: &Dict, key: &str) -> Option<T> {
-    number(d, key)
-}
-
-fn parse_packages(v: Option<Vec<PackageTuple>>) -> Vec<Package> {
-    v.unwrap_or_default()
-        .into_iter()
-        .map(Package::from)
-        .collect()
-}
-
-fn parse_changes(v: Option<Vec<(String, String, String, String)>>) -> Vec<PackageChange> {
-    v.unwrap_or_default()
-        .into_iter()
-        .map(|(name, arch, old_evr, new_evr)| PackageChange {
-            name,
-            arch,
-            old_evr,
-            new_evr,
-        })
-        .collect()
-}
-
-pub fn parse_diff(d: &Dict) -> PackageDiff {
-    PackageDiff {
-        added: parse_packages(list(d, "added")),
-        removed: parse_packages(list(d, "removed")),
-        upgraded: parse_changes(list(d, "upgraded")),
-        downgraded: parse_changes(list(d, "downgraded")),
-    }
-}
-
-pub fn parse_deployment(d: &Dict) -> Deployment {
-    Deployment {
-        id: text(d, "id").unwrap_or_default(),
-        index: number(d, "index").unwrap_or_default(),
-        osname: text(d, "osname").unwrap_or_default(),
-        checksum: text(d, "checksum").unwrap_or_default(),
-        serial: number(d, "serial").unwrap_or_default(),
-        version: text(d, "version"),
-        timestamp: number(d, "timestamp").unwrap_or_default(),
-        origin: text(d, "origin"),
-        booted: flag(d, "booted"),
-        staged: flag(d, "staged"),
-        default: flag(d, "default"),
-        pending: flag(d, "pending"),
-        rollback: flag(d, "rollback"),
-        pinned: flag(d, "pinned"),
-        base_checksum: text(d, "base-checksum"),
-        base_version: text(d, "base-version"),
-        requested_packages: list(d, "requested-packages").unwrap_or_default(),
-        layered_packages: list(d, "layered-packages").unwrap_or_default(),
-        packages: parse_packages(list(d, "packages")),
-    }
-}
-
-pub fn parse_capabilities(d: &Dict) -> Capabilities {
-    Capabilities {
-        can_layer: flag(d, "can-layer"),
-        can_pin: flag(d, "can-pin"),
-        can_config_diff: flag(d, "can-config-diff"),
-        can_cleanup: flag(d, "can-cleanup"),
-        update_needs_restart: flag(d, "update-needs-restart"),
-        can_reboot: flag(d, "can-reboot"),
-    }
-}
-
-pub fn parse_status(d: &Dict) -> SystemStatus {
-    let deployments: Vec<Dict> = list(d, "deployments").unwrap_or_default();
-    let update: Dict = list(d, "cached-update").unwrap_or_default();
-    let capabilities: Dict = list(d, "capabilities").unwrap_or_default();
-    SystemStatus {
-        driver: text(d, "driver").unwrap_or_default(),
-        os_name: text(d, "os-name").unwrap_or_default(),
-        sysroot: text(d, "sysroot").unwrap_or_default(),
-        demo: flag(d, "demo"),
-        booted_emulated: flag(d, "booted-emulated"),
-        deployments: deployments.iter().map(parse_deployment).collect(),
-        cached_update: (!update.is_empty()).then(|| Update {
-            version: text(&update, "version"),
-            checksum: text(&update, "checksum").unwrap_or_default(),
-            timestamp: number(&update, "timestamp").unwrap_or_default(),
-            downloaded: flag(&update, "downloaded"),
-            diff: list::<Dict>(&update, "diff")
-                .map(|d| parse_diff(&d))
-                .unwrap_or_default(),
-        }),
-        capabilities: parse_capabilities(&capabilities),
-        rollback_target: text(d, "rollback-target"),
-    }
-}
-
-pub fn parse_history_entry(d: &Dict) -> HistoryEntry {
-    HistoryEntry {
-        time: number(d, "time").unwrap_or_default(),
-        operation: text(d, "operation").unwrap_or_default(),
-        from_version: text(d, "from-version"),
-        to_version: text(d, "to-version"),
-        success: flag(d, "success"),
-        message: text(d, "message").unwrap_or_default(),
-        diff: list::<Dict>(d, "diff").map(|d| parse_diff(&d)),
-    }
-}
-
-pub fn parse_config_diff(d: &Dict) -> ConfigDiff {
-    ConfigDiff {
-        modified: list(d, "modified").unwrap_or_default(),
-        added: list(d, "added").unwrap_or_default(),
-        removed: list(d, "removed").unwrap_or_default(),
-    }
-}
-
-pub fn parse_cleanup_estimate(d: &Dict) -> CleanupEstimate {
-    CleanupEstimate {
-        deployments: list(d, "deployments").unwrap_or_default(),
-        bytes: number(d, "bytes").unwrap_or_default(),
-    }
-}
+convert!(CleanupEstimateRecord <=> CleanupEstimate { deployments, bytes });
 
 /// The client side of the API.
 #[zbus::proxy(
@@ -346,12 +213,16 @@ pub fn parse_cleanup_estimate(d: &Dict) -> CleanupEstimate {
     default_path = "/io/github/keelapp/Keel/Backend"
 )]
 pub trait Backend1 {
-    fn get_status(&self) -> zbus::Result<Dict>;
-    fn get_diff(&self, from: &str, to: &str) -> zbus::Result<Dict>;
-    fn get_config_diff(&self, deployment: &str) -> zbus::Result<Dict>;
-    fn get_history(&self) -> zbus::Result<Vec<Dict>>;
-    fn estimate_cleanup(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<Dict>;
+    fn get_status(&self) -> zbus::Result<StatusRecord>;
+    fn get_diff(&self, from: &str, to: &str) -> zbus::Result<DiffRecord>;
+    fn get_config_diff(&self, deployment: &str) -> zbus::Result<ConfigDiffRecord>;
+    fn get_history(&self) -> zbus::Result<Vec<HistoryRecord>>;
+    fn estimate_cleanup(
+        &self,
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<CleanupEstimateRecord>;
     fn list_packages(&self) -> zbus::Result<Vec<(String, String, String, String)>>;
+    fn get_packages(&self, deployment: &str) -> zbus::Result<Vec<Package>>;
     fn check(&self) -> zbus::Result<OwnedObjectPath>;
     fn update(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
     fn rollback(&self, deployment: &str) -> zbus::Result<OwnedObjectPath>;
@@ -378,9 +249,9 @@ pub trait Backend1 {
 pub trait Transaction {
     fn cancel(&self) -> zbus::Result<()>;
     #[zbus(property)]
-    fn operation(&self) -> zbus::Result<String>;
+    fn operation(&self) -> zbus::Result<crate::Operation>;
     #[zbus(property)]
-    fn state(&self) -> zbus::Result<String>;
+    fn state(&self) -> zbus::Result<crate::TransactionState>;
     #[zbus(property)]
     fn fraction(&self) -> zbus::Result<f64>;
     #[zbus(property)]
@@ -446,7 +317,7 @@ mod tests {
                 base_checksum: Some("def".into()),
                 requested_packages: vec!["htop".into()],
                 layered_packages: vec!["htop".into()],
-                packages: vec![pkg.clone()],
+                package_count: 1_874,
                 ..Default::default()
             }],
             cached_update: Some(Update {
@@ -477,36 +348,108 @@ mod tests {
         }
     }
 
+    /// Encodes one type and decodes another of the same signature.
+    fn over_dbus_as<R: serde::Serialize + Type, T: for<'de> serde::Deserialize<'de> + Type>(
+        record: &R,
+    ) -> T {
+        let ctxt = zbus::zvariant::serialized::Context::new_dbus(zbus::zvariant::LE, 0);
+        let data = zbus::zvariant::to_bytes(ctxt, record).unwrap();
+        data.deserialize().unwrap().0
+    }
+
+    fn trip<M, R>(model: &M) -> M
+    where
+        M: Clone + Into<R>,
+        R: Into<M> + serde::Serialize + for<'de> serde::Deserialize<'de> + Type,
+    {
+        over_dbus_as::<R, R>(&model.clone().into()).into()
+    }
+
     #[test]
     fn status_survives_the_trip_over_dbus() {
+        assert_eq!(StatusRecord::SIGNATURE.to_string(), "a{sv}");
         let status = sample();
-        assert_eq!(parse_status(&super::status(&status)), status);
+        assert_eq!(trip::<_, StatusRecord>(&status), status);
         let none = SystemStatus {
             cached_update: None,
             rollback_target: None,
             capabilities: Capabilities::default(),
             ..sample()
         };
-        assert_eq!(parse_status(&super::status(&none)), none);
+        assert_eq!(trip::<_, StatusRecord>(&none), none);
+    }
+
+    /// The keys are the ones data/dbus/README.md documents, and what is absent is left out.
+    #[test]
+    fn records_use_the_documented_keys() {
+        type Dict = HashMap<String, zbus::zvariant::OwnedValue>;
+        let keys = |dict: &Dict| -> Vec<String> {
+            let mut keys: Vec<String> = dict.keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let status: Dict = over_dbus_as(&StatusRecord::from(SystemStatus {
+            cached_update: None,
+            ..sample()
+        }));
+        assert_eq!(
+            keys(&status),
+            [
+                "booted-emulated",
+                "capabilities",
+                "demo",
+                "deployments",
+                "driver",
+                "os-name",
+                "rollback-target",
+                "sysroot"
+            ]
+        );
+        let deployments =
+            Vec::<Dict>::try_from(status["deployments"].try_clone().unwrap()).unwrap();
+        let deployment = keys(&deployments[0]);
+        for key in [
+            "id",
+            "base-checksum",
+            "requested-packages",
+            "layered-packages",
+        ] {
+            assert!(deployment.iter().any(|k| k == key), "{key} missing");
+        }
+        assert!(
+            !deployment.iter().any(|k| k == "base-version"),
+            "None is left out"
+        );
     }
 
     #[test]
     fn history_and_config_diff_survive_the_trip() {
         let entry = HistoryEntry {
             time: 5,
-            operation: "update".into(),
+            operation: crate::Operation::Update,
             from_version: Some("1".into()),
             to_version: None,
             success: false,
             message: "no".into(),
             diff: Some(PackageDiff::default()),
         };
-        assert_eq!(parse_history_entry(&history_entry(&entry)), entry);
+        assert_eq!(trip::<_, HistoryRecord>(&entry), entry);
+        let bare = HistoryEntry {
+            diff: None,
+            from_version: None,
+            ..entry
+        };
+        assert_eq!(trip::<_, HistoryRecord>(&bare), bare);
         let diff = ConfigDiff {
             modified: vec!["motd".into()],
             added: vec![],
             removed: vec!["fstab".into()],
         };
-        assert_eq!(parse_config_diff(&config_diff(&diff)), diff);
+        assert_eq!(trip::<_, ConfigDiffRecord>(&diff), diff);
+        let estimate = CleanupEstimate {
+            deployments: vec!["keeldemo-abc.1".into()],
+            bytes: 1 << 40,
+        };
+        assert_eq!(trip::<_, CleanupEstimateRecord>(&estimate), estimate);
     }
 }

@@ -6,3 +6,6 @@ pub mod dbus;
 pub mod i18n;
 pub mod model;
 pub mod packages;
+pub mod words;
+
+pub use words::{ErrorKind, Operation, TransactionState};

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::packages::{Package, PackageDiff};
+use crate::Operation;
+use crate::packages::PackageDiff;
 
 /// The whole picture: deployments in boot order, the update waiting, what is layered.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -97,8 +98,9 @@ pub struct Deployment {
     pub requested_packages: Vec<String>,
     /// What is actually layered in this deployment's commit.
     pub layered_packages: Vec<String>,
-    /// Every package in the deployment.
-    pub packages: Vec<Package>,
+    /// How many packages the deployment has; the list itself is read on demand (D-Bus
+    /// `GetPackages`), as it runs to thousands.
+    pub package_count: u32,
 }
 
 impl Deployment {
@@ -161,7 +163,7 @@ pub struct CleanupEstimate {
 pub struct HistoryEntry {
     /// Seconds since the epoch.
     pub time: u64,
-    pub operation: String,
+    pub operation: Operation,
     pub from_version: Option<String>,
     pub to_version: Option<String>,
     pub success: bool,

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use zbus::zvariant::Type;
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// On D-Bus a `(sssss)`, as in `rpmostree.rpmdb.pkglist`; in JSON an object.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Type)]
 pub struct Package {
     pub name: String,
     pub epoch: String,
@@ -179,8 +181,8 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// One package present on both sides with a different build.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One package present on both sides with a different build; on D-Bus a `(ssss)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct PackageChange {
     pub name: String,
     pub arch: String,

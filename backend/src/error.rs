@@ -1,6 +1,8 @@
 //! The backend's errors: a few kinds a caller can act on, each with a sentence a person can act on.
 //!
-//! The kinds match the D-Bus error names of the service (`io.github.keelapp.Keel.Backend1.Error.*`).
+//! The kinds are the API's [`ErrorKind`]s (`io.github.keelapp.Keel.Backend1.Error.*` on D-Bus).
+
+use keel_api::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,15 +27,15 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The D-Bus error name's last part, also used by the command line's JSON output.
-    pub fn kind(&self) -> &'static str {
+    /// Which of the API's kinds it is (its D-Bus error name, the command line's exit status).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Busy(_) => "Busy",
-            Error::NotFound(_) => "NotFound",
-            Error::InvalidArgument(_) => "InvalidArgument",
-            Error::PermissionDenied(_) => "PermissionDenied",
-            Error::Cancelled(_) => "Cancelled",
-            Error::Failed(_) => "Failed",
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Failed(_) => ErrorKind::Failed,
         }
     }
 

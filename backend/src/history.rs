@@ -53,11 +53,12 @@ pub fn read(path: &Path) -> Result<Vec<HistoryEntry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keel_api::Operation;
 
-    fn entry(op: &str) -> HistoryEntry {
+    fn entry(operation: Operation) -> HistoryEntry {
         HistoryEntry {
             time: 1_764_000_000,
-            operation: op.to_owned(),
+            operation,
             from_version: Some("41.20261112.0".to_owned()),
             to_version: Some("41.20261125.0".to_owned()),
             success: true,
@@ -71,7 +72,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keel").join(FILE_NAME);
         assert!(read(&path).unwrap().is_empty());
-        append(&path, &entry("update")).unwrap();
+        append(&path, &entry(Operation::Update)).unwrap();
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -84,9 +85,9 @@ mod tests {
             .unwrap()
             .write_all(b"\n")
             .unwrap();
-        append(&path, &entry("rollback")).unwrap();
+        append(&path, &entry(Operation::Rollback)).unwrap();
         let entries = read(&path).unwrap();
-        let ops: Vec<&str> = entries.iter().map(|e| e.operation.as_str()).collect();
-        assert_eq!(ops, ["update", "rollback"]);
+        let ops: Vec<Operation> = entries.iter().map(|e| e.operation).collect();
+        assert_eq!(ops, [Operation::Update, Operation::Rollback]);
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
+use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver};
 use keel_backend::format;
 use keel_backend::model::{Deployment, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
@@ -82,6 +82,13 @@ enum Command {
     ResetPackages,
     /// Packages the package source offers for layering.
     Packages {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every package of a deployment (index, id, booted, pending, rollback) or commit checksum,
+    /// as `rpm-ostree db list` shows them.
+    DbList {
+        deployment: String,
         #[arg(long)]
         json: bool,
     },
@@ -311,21 +318,7 @@ fn run(cli: Cli) -> Result<()> {
             None => println!("No update available."),
         },
         Command::Update { download_only } => {
-            match system.update(download_only, &phases, &cancel)? {
-                UpdateOutcome::UpToDate => println!("No update available."),
-                UpdateOutcome::Downloaded { version } => {
-                    println!(
-                        "Downloaded {}; run `update` to deploy it.",
-                        version.unwrap_or_default()
-                    )
-                }
-                UpdateOutcome::Deployed { id, version } => {
-                    println!(
-                        "Deployed {} ({id}); it boots next.",
-                        version.unwrap_or_default()
-                    )
-                }
-            }
+            println!("{}", system.update(download_only, &phases, &cancel)?);
         }
         Command::Rollback { deployment } => {
             let d = system.rollback(deployment.as_deref(), &phases)?;
@@ -368,6 +361,16 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 for p in packages {
                     println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
+                }
+            }
+        }
+        Command::DbList { deployment, json } => {
+            let packages = system.packages(&deployment)?;
+            if json {
+                print_json(&packages);
+            } else {
+                for p in packages {
+                    println!("{}", p.nevra());
                 }
             }
         }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Demo, HttpServer, exists};
+use keel_backend::packages::Package;
 
 #[test]
 fn a_new_demo_boots_version_two_with_version_three_waiting() {
@@ -20,7 +21,17 @@ fn a_new_demo_boots_version_two_with_version_three_waiting() {
     assert!(first.booted && first.default && !first.pending);
     assert_eq!(second.version.as_deref(), Some("41.20261101.0"));
     assert!(second.rollback && !second.booted);
-    assert!(first.packages.len() >= 50, "a realistic package list");
+    assert!(first.package_count >= 50, "a realistic package list");
+    let packages: Vec<Package> =
+        serde_json::from_str(&demo.ok(&["db-list", &first.id, "--json"])).unwrap();
+    assert_eq!(packages.len(), first.package_count as usize);
+    assert!(packages.iter().any(|p| p.name == "bash"));
+    let by_checksum: Vec<Package> =
+        serde_json::from_str(&demo.ok(&["db-list", &first.checksum, "--json"])).unwrap();
+    assert_eq!(
+        by_checksum, packages,
+        "a commit checksum names the same list"
+    );
     assert!(first.id.starts_with("keeldemo-") && first.id.ends_with(".0"));
     assert_eq!(
         first.origin.as_deref(),
@@ -172,6 +183,7 @@ fn bad_requests_change_nothing() {
         (&["uninstall", "htop"], 3, "not layered"),
         (&["reset-packages"], 2, "No packages are layered"),
         (&["diff", "0", "9"], 3, "no deployment"),
+        (&["db-list", "9"], 3, "no deployment"),
     ];
     for (args, code, words) in cases {
         let message = demo.fails(args, *code);
@@ -207,7 +219,7 @@ fn layering_adds_and_removes_packages() {
         pending.base_checksum.as_deref(),
         Some(status.deployments[1].checksum.as_str())
     );
-    assert!(pending.packages.iter().any(|p| p.name == "htop"));
+    assert!(demo.ok(&["db-list", "pending"]).contains("htop-"));
     let dir = demo.deployment_dir(
         &format!("{}.{}", pending.checksum, pending.serial),
         "keeldemo",

@@ -171,6 +171,61 @@ fn no_options() -> HashMap<String, Value<'static>> {
     HashMap::new()
 }
 
+type PackageTuple = (String, String, String, String, String);
+
+/// A commit's package list as libostree reads it from the commit metadata, without Keel's code.
+fn commit_pkglist(sysroot: &std::path::Path, checksum: &str) -> Vec<PackageTuple> {
+    let repo = ostree::Repo::new_for_path(sysroot.join("ostree/repo"));
+    repo.open(ostree::gio::Cancellable::NONE).unwrap();
+    let commit = repo
+        .load_variant(ostree::ObjectType::Commit, checksum)
+        .unwrap();
+    let meta = ostree::glib::VariantDict::new(Some(&commit.child_value(0)));
+    meta.lookup_value("rpmostree.rpmdb.pkglist", None)
+        .and_then(|v| v.get())
+        .expect("the demo's commits carry a(sssss) package lists")
+}
+
+#[test]
+fn packages_come_on_demand_not_in_the_status() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let list = deployments(&status(&proxy));
+    assert!(
+        !list[0].contains_key("packages"),
+        "the status carries counts, not lists"
+    );
+    let (id, checksum) = (string(&list[0], "id"), string(&list[0], "checksum"));
+    let expected = commit_pkglist(&service.demo.sysroot(), &checksum);
+    assert!(expected.len() >= 50);
+    assert_eq!(
+        get::<u32>(&list[0], "package-count") as usize,
+        expected.len()
+    );
+    for name in ["0", id.as_str(), "booted", checksum.as_str()] {
+        let packages: Vec<PackageTuple> = proxy.call("GetPackages", &(name,)).unwrap();
+        assert_eq!(packages, expected, "GetPackages({name})");
+    }
+    let rollback = string(&list[1], "checksum");
+    let packages: Vec<PackageTuple> = proxy.call("GetPackages", &("rollback",)).unwrap();
+    assert_eq!(packages, commit_pkglist(&service.demo.sysroot(), &rollback));
+    match proxy.call::<_, _, Vec<PackageTuple>>("GetPackages", &("keeldemo-0000.0",)) {
+        Err(zbus::Error::MethodError(name, Some(message), _)) => {
+            assert_eq!(
+                name.as_str(),
+                "io.github.keelapp.Keel.Backend1.Error.NotFound"
+            );
+            assert!(
+                message.starts_with("There is no deployment “keeldemo-0000.0”.")
+                    && message.ends_with('.'),
+                "{message}"
+            );
+        }
+        other => panic!("an unknown deployment is NotFound, not {other:?}"),
+    }
+}
+
 #[test]
 fn status_reads_the_system() {
     let service = Service::start(Demo::new());
@@ -250,6 +305,11 @@ fn update_reports_rising_progress_and_finishes() {
     }
     let (success, name, message) = finished.unwrap();
     assert!(success, "{name}: {message}");
+    // A sentence a person reads, never a Rust value's Debug form.
+    assert!(
+        message.starts_with("Deployed 41.20261125.0 (") && message.ends_with("; it boots next."),
+        "{message}"
+    );
     assert!(fractions.len() >= 3, "progress was reported: {fractions:?}");
     assert!(
         fractions.windows(2).all(|w| w[0] <= w[1]),

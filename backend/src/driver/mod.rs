@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
 };
-use crate::packages::PackageDiff;
+use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
 
 /// What Keel can read and do on one system. Deployments are named as [`resolve`] accepts them.
@@ -28,6 +28,8 @@ pub trait SystemDriver: Send + Sync {
     fn status(&self) -> Result<SystemStatus>;
     /// Packages that differ between two deployments.
     fn diff(&self, from: &str, to: &str) -> Result<PackageDiff>;
+    /// Every package of a deployment, or of a commit given by its checksum.
+    fn packages(&self, deployment: &str) -> Result<Vec<Package>>;
     /// A deployment's local changes to `/etc` against its image's defaults.
     fn config_diff(&self, deployment: &str) -> Result<ConfigDiff>;
     /// Past operations, oldest first.
@@ -82,6 +84,26 @@ pub enum UpdateOutcome {
     UpToDate,
     Downloaded { version: Option<String> },
     Deployed { id: String, version: Option<String> },
+}
+
+/// The sentence a person reads when an update ends (the transaction's message, the command line).
+impl std::fmt::Display for UpdateOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "the update".to_owned());
+        match self {
+            UpdateOutcome::UpToDate => {
+                f.write_str("No update available; the system is up to date.")
+            }
+            UpdateOutcome::Downloaded { version: v } => write!(
+                f,
+                "Downloaded {}; updating again deploys it without downloading.",
+                version(v)
+            ),
+            UpdateOutcome::Deployed { id, version: v } => {
+                write!(f, "Deployed {} ({id}); it boots next.", version(v))
+            }
+        }
+    }
 }
 
 /// Which deployments `cleanup` removes.

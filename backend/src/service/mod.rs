@@ -18,11 +18,14 @@ use zbus::{Connection, interface};
 use crate::driver::{Cancel, CleanupSet};
 use crate::error::Error;
 use crate::progress::ProgressUpdate;
+use keel_api::{Operation, TransactionState};
 pub use worker::Target;
 use worker::{Answer, Event, MutationJob, Query, Request, Workers};
 
-use crate::dbus as convert;
 pub use crate::dbus::{BUS_NAME, OBJECT_PATH};
+use crate::dbus::{
+    CleanupEstimateRecord, ConfigDiffRecord, DiffRecord, HistoryRecord, StatusRecord,
+};
 const TRANSACTION_PREFIX: &str = "/io/github/keelapp/Keel/Backend/Transaction";
 /// A finished transaction stays readable this long, for clients that come late to it.
 const KEEP_FINISHED: Duration = Duration::from_secs(60);
@@ -163,7 +166,7 @@ impl Backend {
                 }
                 return Err(BackendError::Busy(format!(
                     "{} is running; wait for it to finish, or cancel it, then try again.",
-                    active.request.describe()
+                    active.request.operation().as_subject()
                 )));
             }
             state.next_id += 1;
@@ -174,8 +177,8 @@ impl Backend {
                 path: path.clone(),
             });
             let transaction = Transaction {
-                operation: request.operation().to_owned(),
-                state: "running".to_owned(),
+                operation: request.operation(),
+                state: TransactionState::Running,
                 fraction: 0.0,
                 phase: String::new(),
                 message: String::new(),
@@ -254,20 +257,15 @@ async fn drive(
     }
     let (success, name, message) = match &outcome {
         Ok(message) => (true, String::new(), message.clone()),
-        Err(err) => (
-            false,
-            format!("io.github.keelapp.Keel.Backend1.Error.{}", err.kind()),
-            err.message().to_owned(),
-        ),
+        Err(err) => (false, err.kind().dbus_name(), err.message().to_owned()),
     };
     {
         let mut t = iface.get_mut().await;
         t.state = match &outcome {
-            Ok(_) => "succeeded",
-            Err(Error::Cancelled(_)) => "cancelled",
-            Err(_) => "failed",
-        }
-        .to_owned();
+            Ok(_) => TransactionState::Succeeded,
+            Err(Error::Cancelled(_)) => TransactionState::Cancelled,
+            Err(_) => TransactionState::Failed,
+        };
         if success {
             t.fraction = 1.0;
         }
@@ -335,38 +333,48 @@ async fn send_progress(
 impl Backend {
     /// Everything Keel knows about the system (see data/dbus/README.md for the keys).
     #[zbus(out_args("status"))]
-    async fn get_status(&self) -> Result<HashMap<String, OwnedValue>> {
+    async fn get_status(&self) -> Result<StatusRecord> {
         match self.query(Query::Status).await? {
-            Answer::Status(status) => Ok(convert::status(&status)),
+            Answer::Status(status) => Ok((*status).into()),
             _ => unreachable!("the reader answers what it is asked"),
         }
     }
 
     #[zbus(out_args("diff"))]
-    async fn get_diff(&self, from: String, to: String) -> Result<HashMap<String, OwnedValue>> {
+    async fn get_diff(&self, from: String, to: String) -> Result<DiffRecord> {
         match self.query(Query::Diff(from, to)).await? {
-            Answer::Diff(diff) => Ok(convert::diff(&diff)),
+            Answer::Diff(diff) => Ok(diff.into()),
             _ => unreachable!("the reader answers what it is asked"),
         }
     }
 
     #[zbus(out_args("changes"))]
-    async fn get_config_diff(&self, deployment: String) -> Result<HashMap<String, OwnedValue>> {
+    async fn get_config_diff(&self, deployment: String) -> Result<ConfigDiffRecord> {
         let deployment = if deployment.is_empty() {
             "booted".to_owned()
         } else {
             deployment
         };
         match self.query(Query::ConfigDiff(deployment)).await? {
-            Answer::ConfigDiff(diff) => Ok(convert::config_diff(&diff)),
+            Answer::ConfigDiff(diff) => Ok(diff.into()),
             _ => unreachable!("the reader answers what it is asked"),
         }
     }
 
     #[zbus(out_args("entries"))]
-    async fn get_history(&self) -> Result<Vec<HashMap<String, OwnedValue>>> {
+    async fn get_history(&self) -> Result<Vec<HistoryRecord>> {
         match self.query(Query::History).await? {
-            Answer::History(entries) => Ok(entries.iter().map(convert::history_entry).collect()),
+            Answer::History(entries) => Ok(entries.into_iter().map(Into::into).collect()),
+            _ => unreachable!("the reader answers what it is asked"),
+        }
+    }
+
+    /// Every package of a deployment (index, id, booted, pending, rollback) or of a commit given by
+    /// its checksum: (name, epoch, version, release, arch), as `rpmostree.rpmdb.pkglist`.
+    #[zbus(out_args("packages"))]
+    async fn get_packages(&self, deployment: String) -> Result<Vec<crate::packages::Package>> {
+        match self.query(Query::DeploymentPackages(deployment)).await? {
+            Answer::DeploymentPackages(list) => Ok(list),
             _ => unreachable!("the reader answers what it is asked"),
         }
     }
@@ -504,12 +512,12 @@ impl Backend {
     async fn estimate_cleanup(
         &self,
         options: HashMap<String, OwnedValue>,
-    ) -> Result<HashMap<String, OwnedValue>> {
+    ) -> Result<CleanupEstimateRecord> {
         match self
             .query(Query::CleanupEstimate(cleanup_set(&options)?))
             .await?
         {
-            Answer::CleanupEstimate(estimate) => Ok(convert::cleanup_estimate(&estimate)),
+            Answer::CleanupEstimate(estimate) => Ok(estimate.into()),
             _ => unreachable!("the reader answers what it is asked"),
         }
     }
@@ -555,8 +563,8 @@ impl Backend {
 
 /// One mutation in progress or finished.
 struct Transaction {
-    operation: String,
-    state: String,
+    operation: Operation,
+    state: TransactionState,
     fraction: f64,
     phase: String,
     message: String,
@@ -574,14 +582,14 @@ impl Transaction {
     }
 
     #[zbus(property)]
-    async fn operation(&self) -> &str {
-        &self.operation
+    async fn operation(&self) -> Operation {
+        self.operation
     }
 
     /// running, succeeded, failed or cancelled.
     #[zbus(property)]
-    async fn state(&self) -> &str {
-        &self.state
+    async fn state(&self) -> TransactionState {
+        self.state
     }
 
     #[zbus(property)]

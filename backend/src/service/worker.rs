@@ -8,9 +8,11 @@ use std::time::Duration;
 pub use crate::driver::Target;
 use crate::driver::{self, Cancel, CleanupSet};
 use crate::error::{Error, Result};
+use crate::format;
 use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
-use crate::packages::PackageDiff;
+use crate::packages::{Package, PackageDiff};
 use crate::progress::{Phases, Progress, ProgressUpdate};
+use keel_api::Operation;
 
 /// A mutation, as a client asked for it; two equal requests are the same transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,42 +31,23 @@ pub enum Request {
 }
 
 impl Request {
-    /// The operation's name, as the history and the Transaction's Operation property give it.
-    pub fn operation(&self) -> &'static str {
+    /// The operation, as the history and the Transaction's Operation property give it.
+    pub fn operation(&self) -> Operation {
         match self {
-            Request::Check => "check",
+            Request::Check => Operation::Check,
             Request::Update {
                 download_only: true,
-            } => "download",
-            Request::Update { .. } => "update",
-            Request::Rollback { .. } => "rollback",
-            Request::Pin { .. } => "pin",
-            Request::Unpin { .. } => "unpin",
-            Request::Remove { .. } => "remove",
-            Request::Install { .. } => "install",
-            Request::Uninstall { .. } => "uninstall",
-            Request::ResetPackages => "reset-packages",
-            Request::Cleanup(_) => "cleanup",
-            Request::Reboot => "reboot",
-        }
-    }
-
-    /// A phrase for a Busy error: "An update is running".
-    pub fn describe(&self) -> &'static str {
-        match self {
-            Request::Check => "A check for updates",
-            Request::Update {
-                download_only: true,
-            } => "A download of the update",
-            Request::Update { .. } => "An update",
-            Request::Rollback { .. } => "A rollback",
-            Request::Pin { .. } | Request::Unpin { .. } => "A change of pins",
-            Request::Remove { .. } => "The removal of a deployment",
-            Request::Install { .. } | Request::Uninstall { .. } | Request::ResetPackages => {
-                "A change of layered packages"
-            }
-            Request::Cleanup(_) => "A cleanup",
-            Request::Reboot => "A restart",
+            } => Operation::Download,
+            Request::Update { .. } => Operation::Update,
+            Request::Rollback { .. } => Operation::Rollback,
+            Request::Pin { .. } => Operation::Pin,
+            Request::Unpin { .. } => Operation::Unpin,
+            Request::Remove { .. } => Operation::Remove,
+            Request::Install { .. } => Operation::Install,
+            Request::Uninstall { .. } => Operation::Uninstall,
+            Request::ResetPackages => Operation::ResetPackages,
+            Request::Cleanup(_) => Operation::Cleanup,
+            Request::Reboot => Operation::Reboot,
         }
     }
 }
@@ -76,6 +59,8 @@ pub enum Query {
     ConfigDiff(String),
     History,
     Packages,
+    /// Every package of one deployment or commit.
+    DeploymentPackages(String),
 }
 
 pub enum Answer {
@@ -85,6 +70,7 @@ pub enum Answer {
     ConfigDiff(ConfigDiff),
     History(Vec<HistoryEntry>),
     Packages(Vec<AvailablePackage>),
+    DeploymentPackages(Vec<Package>),
 }
 
 struct QueryJob {
@@ -178,6 +164,9 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
                         system.cleanup_estimate(what).map(Answer::CleanupEstimate)
                     }
                     Query::Packages => system.available_packages().map(Answer::Packages),
+                    Query::DeploymentPackages(d) => {
+                        system.packages(&d).map(Answer::DeploymentPackages)
+                    }
                 };
                 let _ = job.reply.send_blocking(answer);
             }
@@ -211,26 +200,40 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
         let cancel = &job.cancel;
         let result = match &job.request {
             Request::Check => system.check(&phases, cancel).map(|u| match u {
-                Some(u) => format!("{} is available", u.version.unwrap_or(u.checksum)),
-                None => "The system is up to date".to_owned(),
+                Some(u) => format!("Version {} is available.", u.version.unwrap_or(u.checksum)),
+                None => "The system is up to date.".to_owned(),
             }),
             Request::Update { download_only } => system
                 .update(*download_only, &phases, cancel)
-                .map(|o| format!("{o:?}")),
+                .map(|o| o.to_string()),
             Request::Rollback { target } => {
                 let target = (!target.is_empty()).then_some(target.as_str());
-                system.rollback(target, &phases).map(|d| d.id)
+                system
+                    .rollback(target, &phases)
+                    .map(|d| format!("{} boots next.", d.id))
             }
-            Request::Pin { deployment } => system.set_pinned(deployment, true).map(|d| d.id),
-            Request::Unpin { deployment } => system.set_pinned(deployment, false).map(|d| d.id),
-            Request::Remove { deployment } => {
-                system.remove(deployment, cancel).map(|b| format!("{b}"))
-            }
-            Request::Install { packages } => system.install(packages, &phases, cancel),
-            Request::Uninstall { packages } => system.uninstall(packages, &phases, cancel),
-            Request::ResetPackages => system.reset_packages(&phases, cancel),
-            Request::Cleanup(what) => system.cleanup(*what, cancel).map(|b| format!("{b}")),
-            Request::Reboot => system.reboot().map(|d| d.id),
+            Request::Pin { deployment } => system
+                .set_pinned(deployment, true)
+                .map(|d| format!("Pinned {}.", d.id)),
+            Request::Unpin { deployment } => system
+                .set_pinned(deployment, false)
+                .map(|d| format!("Unpinned {}.", d.id)),
+            Request::Remove { deployment } => system
+                .remove(deployment, cancel)
+                .map(|b| format!("Removed {deployment}; freed {}.", format::size(b))),
+            Request::Install { packages } => system
+                .install(packages, &phases, cancel)
+                .map(|id| format!("Layered {} in {id}; it boots next.", packages.join(", "))),
+            Request::Uninstall { packages } => system
+                .uninstall(packages, &phases, cancel)
+                .map(|id| format!("Removed {} in {id}; it boots next.", packages.join(", "))),
+            Request::ResetPackages => system
+                .reset_packages(&phases, cancel)
+                .map(|id| format!("Removed every layered package in {id}; it boots next.")),
+            Request::Cleanup(what) => system
+                .cleanup(*what, cancel)
+                .map(|b| format!("Cleaned up; freed {}.", format::size(b))),
+            Request::Reboot => system.reboot().map(|d| format!("Restarted into {}.", d.id)),
         };
         if result.is_ok() {
             progress.report(&ProgressUpdate {

@@ -13,6 +13,7 @@ use crate::driver::UpdateOutcome;
 use crate::error::{Context, Error, Result};
 use crate::model::{Deployment, SystemStatus, Update};
 use crate::progress::Phases;
+use keel_api::Operation;
 
 impl Engine {
     // ---- mutations -----------------------------------------------------------------------------
@@ -44,7 +45,11 @@ impl Engine {
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<UpdateOutcome> {
-        let operation = if download_only { "download" } else { "update" };
+        let operation = if download_only {
+            Operation::Download
+        } else {
+            Operation::Update
+        };
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = self.update_locked(&before, download_only, phases, cancel);
@@ -296,7 +301,7 @@ impl Engine {
         let result = self.rollback_locked(&before, target, phases);
         let to = result.as_ref().ok().and_then(|d| d.version.clone());
         self.journal(
-            "rollback",
+            Operation::Rollback,
             &before,
             to,
             &result,
@@ -364,7 +369,11 @@ impl Engine {
     pub fn set_pinned(&self, spec: &str, pinned: bool) -> Result<Deployment> {
         let _lock = self.lock()?;
         let before = self.status()?;
-        let operation = if pinned { "pin" } else { "unpin" };
+        let operation = if pinned {
+            Operation::Pin
+        } else {
+            Operation::Unpin
+        };
         let result = (|| {
             let d = resolve(&before, spec)?;
             if d.staged {
@@ -418,7 +427,7 @@ impl Engine {
             }
             self.remove_indices(&before, &[d.index as usize], true, cancel)
         })();
-        self.journal_freed("remove", &before, &result);
+        self.journal_freed(Operation::Remove, &before, &result);
         result
     }
 
@@ -470,7 +479,7 @@ impl Engine {
         })();
         let to = result.as_ref().ok().and_then(|d| d.version.clone());
         self.journal(
-            "reboot",
+            Operation::Reboot,
             &before,
             to,
             &result,

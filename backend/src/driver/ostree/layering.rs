@@ -12,6 +12,7 @@ use crate::driver::validate_package_name;
 use crate::error::{Context, Error, Result};
 use crate::model::{AvailablePackage, SystemStatus};
 use crate::progress::Phases;
+use keel_api::Operation;
 
 impl Engine {
     /// Packages the booted deployment's remote offers for layering (from its summary).
@@ -106,17 +107,23 @@ impl Engine {
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<String> {
-        self.change_packages("install", names, phases, cancel, |requested, names| {
-            for name in names {
-                if requested.contains(name) {
-                    return Err(Error::InvalidArgument(format!(
-                        "{name} is already layered."
-                    )));
+        self.change_packages(
+            Operation::Install,
+            names,
+            phases,
+            cancel,
+            |requested, names| {
+                for name in names {
+                    if requested.contains(name) {
+                        return Err(Error::InvalidArgument(format!(
+                            "{name} is already layered."
+                        )));
+                    }
+                    requested.push(name.clone());
                 }
-                requested.push(name.clone());
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     }
 
     pub fn uninstall(
@@ -125,17 +132,23 @@ impl Engine {
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<String> {
-        self.change_packages("uninstall", names, phases, cancel, |requested, names| {
-            for name in names {
-                let Some(at) = requested.iter().position(|r| r == name) else {
-                    return Err(Error::NotFound(format!(
-                        "{name} is not layered, so it cannot be removed."
-                    )));
-                };
-                requested.remove(at);
-            }
-            Ok(())
-        })
+        self.change_packages(
+            Operation::Uninstall,
+            names,
+            phases,
+            cancel,
+            |requested, names| {
+                for name in names {
+                    let Some(at) = requested.iter().position(|r| r == name) else {
+                        return Err(Error::NotFound(format!(
+                            "{name} is not layered, so it cannot be removed."
+                        )));
+                    };
+                    requested.remove(at);
+                }
+                Ok(())
+            },
+        )
     }
 
     pub fn reset_packages(
@@ -143,20 +156,26 @@ impl Engine {
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,
     ) -> Result<String> {
-        self.change_packages("reset-packages", &[], phases, cancel, |requested, _| {
-            if requested.is_empty() {
-                return Err(Error::InvalidArgument(
-                    "No packages are layered.".to_owned(),
-                ));
-            }
-            requested.clear();
-            Ok(())
-        })
+        self.change_packages(
+            Operation::ResetPackages,
+            &[],
+            phases,
+            cancel,
+            |requested, _| {
+                if requested.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "No packages are layered.".to_owned(),
+                    ));
+                }
+                requested.clear();
+                Ok(())
+            },
+        )
     }
 
     pub(super) fn change_packages(
         &self,
-        operation: &str,
+        operation: Operation,
         names: &[String],
         phases: &Phases,
         cancel: Option<&gio::Cancellable>,

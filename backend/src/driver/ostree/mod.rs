@@ -8,6 +8,7 @@
 //! back, pins and removes; `layering` reads the package source and layers packages; `usage` works
 //! out and performs cleanups; `etc` compares `/etc` with the image's defaults.
 
+mod commits;
 mod deploy;
 mod error;
 mod etc;
@@ -29,7 +30,8 @@ use crate::model::{
 };
 use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
-use pkglist::{PKGLIST_KEY, pkglist_from_variant};
+use commits::{CommitCache, CommitInfo};
+use keel_api::Operation;
 
 /// Keel's own state inside a sysroot: the emulated boot record and the history journal.
 pub const STATE_DIR: &str = "ostree/keel";
@@ -50,6 +52,7 @@ pub struct Engine {
     sysroot: ostree::Sysroot,
     path: PathBuf,
     demo: bool,
+    commits: CommitCache,
 }
 
 /// Holds the sysroot lock; released on drop, whatever happened.
@@ -78,6 +81,7 @@ impl Engine {
             sysroot,
             path: path.to_owned(),
             demo,
+            commits: CommitCache::default(),
         })
     }
 
@@ -208,7 +212,9 @@ impl Engine {
         booted: Option<usize>,
     ) -> Result<Deployment> {
         let checksum = d.csum().to_string();
-        let commit = CommitInfo::load(repo, &checksum)
+        let commit = self
+            .commits
+            .get(repo, &checksum)
             .context(&format!("Reading the commit of deployment {index}"))?;
         let origin = d.origin();
         let refspec = origin.as_ref().and_then(origin_refspec);
@@ -217,8 +223,8 @@ impl Engine {
             let base = commit.parent.clone();
             let version = base
                 .as_deref()
-                .and_then(|b| CommitInfo::load(repo, b).ok())
-                .and_then(|c| c.version)
+                .and_then(|b| self.commits.get(repo, b).ok())
+                .and_then(|c| c.version.clone())
                 .or_else(|| commit.version.clone());
             (base, version)
         } else {
@@ -231,7 +237,7 @@ impl Engine {
             osname: d.osname().to_string(),
             checksum,
             serial: d.deployserial(),
-            version: commit.version,
+            version: commit.version.clone(),
             timestamp: commit.timestamp,
             origin: refspec,
             booted: booted_here,
@@ -243,8 +249,8 @@ impl Engine {
             base_checksum,
             base_version,
             requested_packages: requested,
-            layered_packages: commit.layered,
-            packages: commit.packages,
+            layered_packages: commit.layered.clone(),
+            package_count: commit.packages.len() as u32,
         })
     }
 
@@ -279,19 +285,22 @@ impl Engine {
         {
             return Ok(None);
         }
-        let (variant, state) = repo.load_commit(&tip)?;
-        let commit = CommitInfo::from_variant(&variant);
+        let commit = self.commits.get(repo, &tip)?;
         if commit.timestamp < booted.timestamp {
             return Ok(None);
         }
-        let base_packages: Vec<Package> = booted
+        // Whether all of it is here (after a download) can change, so it is read each time.
+        let (_, state) = repo.load_commit(&tip)?;
+        let base_packages: Vec<Package> = self
+            .commits
+            .get(repo, &booted.checksum)?
             .packages
             .iter()
             .filter(|p| !booted.layered_packages.contains(&p.name))
             .cloned()
             .collect();
         Ok(Some(Update {
-            version: commit.version,
+            version: commit.version.clone(),
             checksum: tip.to_string(),
             timestamp: commit.timestamp,
             diff: PackageDiff::between(&base_packages, &commit.packages),
@@ -312,7 +321,26 @@ impl Engine {
     pub fn diff(&self, a: &str, b: &str) -> Result<PackageDiff> {
         let status = self.status()?;
         let (a, b) = (resolve(&status, a)?, resolve(&status, b)?);
-        Ok(PackageDiff::between(&a.packages, &b.packages))
+        let repo = self.repo();
+        Ok(PackageDiff::between(
+            &self.commits.get(&repo, &a.checksum)?.packages,
+            &self.commits.get(&repo, &b.checksum)?.packages,
+        ))
+    }
+
+    /// Every package of a deployment (as [`resolve`] names it) or of a commit in the repository.
+    pub fn packages(&self, spec: &str) -> Result<Vec<Package>> {
+        let repo = self.repo();
+        let is_commit = ostree::validate_checksum_string(spec).is_ok()
+            && repo
+                .has_object(ostree::ObjectType::Commit, spec, gio::Cancellable::NONE)
+                .unwrap_or(false);
+        let checksum = if is_commit {
+            spec.to_owned()
+        } else {
+            resolve(&self.status()?, spec)?.checksum.clone()
+        };
+        Ok(self.commits.get(&repo, &checksum)?.packages.clone())
     }
 
     pub fn history(&self) -> Result<Vec<HistoryEntry>> {
@@ -345,7 +373,7 @@ impl Engine {
     // ---- helpers -------------------------------------------------------------------------------
 
     /// Records a removal that freed space.
-    fn journal_freed(&self, operation: &str, before: &SystemStatus, result: &Result<u64>) {
+    fn journal_freed(&self, operation: Operation, before: &SystemStatus, result: &Result<u64>) {
         self.journal(
             operation,
             before,
@@ -358,7 +386,7 @@ impl Engine {
 
     fn journal<T>(
         &self,
-        operation: &str,
+        operation: Operation,
         before: &SystemStatus,
         to_version: Option<String>,
         result: &Result<T>,
@@ -371,7 +399,7 @@ impl Engine {
         };
         let entry = HistoryEntry {
             time: glib::real_time() as u64 / 1_000_000,
-            operation: operation.to_owned(),
+            operation,
             from_version: before.booted().and_then(|d| d.version.clone()),
             to_version,
             success,
@@ -382,42 +410,6 @@ impl Engine {
         // fail what was done.
         if let Err(err) = history::append(&self.history_path(), &entry) {
             tracing::warn!("could not write the history journal: {err}");
-        }
-    }
-}
-
-/// What Keel reads from a commit.
-struct CommitInfo {
-    version: Option<String>,
-    timestamp: u64,
-    parent: Option<String>,
-    packages: Vec<Package>,
-    client_layer: bool,
-    layered: Vec<String>,
-}
-
-impl CommitInfo {
-    fn load(repo: &ostree::Repo, checksum: &str) -> Result<Self> {
-        let variant = repo.load_variant(ostree::ObjectType::Commit, checksum)?;
-        Ok(Self::from_variant(&variant))
-    }
-
-    fn from_variant(commit: &glib::Variant) -> Self {
-        let meta = glib::VariantDict::new(Some(&commit.child_value(0)));
-        let lookup = |key: &str| meta.lookup_value(key, None);
-        Self {
-            version: lookup("version").and_then(|v| v.get::<String>()),
-            timestamp: ostree::commit_get_timestamp(commit),
-            parent: ostree::commit_get_parent(commit).map(|p| p.to_string()),
-            packages: lookup(PKGLIST_KEY)
-                .and_then(|v| pkglist_from_variant(&v).ok())
-                .unwrap_or_default(),
-            client_layer: lookup(CLIENT_LAYER_KEY)
-                .and_then(|v| v.get::<bool>())
-                .unwrap_or(false),
-            layered: lookup(LAYERED_PACKAGES_KEY)
-                .and_then(|v| v.get::<Vec<String>>())
-                .unwrap_or_default(),
         }
     }
 }
@@ -513,6 +505,10 @@ impl SystemDriver for OstreeDriver {
 
     fn diff(&self, from: &str, to: &str) -> Result<PackageDiff> {
         self.engine().diff(from, to)
+    }
+
+    fn packages(&self, deployment: &str) -> Result<Vec<Package>> {
+        self.engine().packages(deployment)
     }
 
     fn config_diff(&self, deployment: &str) -> Result<ConfigDiff> {

@@ -11,6 +11,7 @@ use super::Engine;
 use crate::driver::CleanupSet;
 use crate::error::Result;
 use crate::model::{CleanupEstimate, SystemStatus};
+use keel_api::Operation;
 
 impl Engine {
     /// What `cleanup(what)` would remove and the space it would free, found without changing
@@ -73,7 +74,7 @@ impl Engine {
         let before = self.status()?;
         let remove = cleanup_indices(&before, what);
         let result = self.remove_indices(&before, &remove, what.repo || !remove.is_empty(), cancel);
-        self.journal_freed("cleanup", &before, &result);
+        self.journal_freed(Operation::Cleanup, &before, &result);
         result
     }
 }

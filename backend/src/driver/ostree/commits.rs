@@ -1,0 +1,73 @@
+//! What Keel reads from commits, cached by checksum. A commit never changes, so each is parsed once
+//! per driver: its package list (about 2,000 entries on Fedora) is what made every status slow.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ostree::glib;
+
+use super::pkglist::{PKGLIST_KEY, pkglist_from_variant};
+use super::{CLIENT_LAYER_KEY, LAYERED_PACKAGES_KEY};
+use crate::error::Result;
+use crate::packages::Package;
+
+/// What Keel reads from a commit.
+pub(super) struct CommitInfo {
+    pub version: Option<String>,
+    pub timestamp: u64,
+    pub parent: Option<String>,
+    /// `rpmostree.rpmdb.pkglist`: every package in the commit.
+    pub packages: Vec<Package>,
+    pub client_layer: bool,
+    /// `rpmostree.packages`: what a client layer added.
+    pub layered: Vec<String>,
+}
+
+impl CommitInfo {
+    pub fn load(repo: &ostree::Repo, checksum: &str) -> Result<Self> {
+        let variant = repo.load_variant(ostree::ObjectType::Commit, checksum)?;
+        Ok(Self::from_variant(&variant))
+    }
+
+    pub fn from_variant(commit: &glib::Variant) -> Self {
+        let meta = glib::VariantDict::new(Some(&commit.child_value(0)));
+        let lookup = |key: &str| meta.lookup_value(key, None);
+        Self {
+            version: lookup("version").and_then(|v| v.get::<String>()),
+            timestamp: ostree::commit_get_timestamp(commit),
+            parent: ostree::commit_get_parent(commit).map(|p| p.to_string()),
+            packages: lookup(PKGLIST_KEY)
+                .and_then(|v| pkglist_from_variant(&v).ok())
+                .unwrap_or_default(),
+            client_layer: lookup(CLIENT_LAYER_KEY)
+                .and_then(|v| v.get::<bool>())
+                .unwrap_or(false),
+            layered: lookup(LAYERED_PACKAGES_KEY)
+                .and_then(|v| v.get::<Vec<String>>())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Parsed commits by checksum. Bounded, because a service that runs for weeks meets a new commit
+/// with every update; when full it starts again (the deployments' few commits return at once).
+#[derive(Default)]
+pub(super) struct CommitCache(RefCell<HashMap<String, Arc<CommitInfo>>>);
+
+const CAPACITY: usize = 64;
+
+impl CommitCache {
+    pub fn get(&self, repo: &ostree::Repo, checksum: &str) -> Result<Arc<CommitInfo>> {
+        if let Some(info) = self.0.borrow().get(checksum) {
+            return Ok(info.clone());
+        }
+        let info = Arc::new(CommitInfo::load(repo, checksum)?);
+        let mut map = self.0.borrow_mut();
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert(checksum.to_owned(), info.clone());
+        Ok(info)
+    }
+}
