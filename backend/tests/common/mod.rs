@@ -44,37 +44,26 @@ impl Demo {
         self.root().join("remote")
     }
 
+    /// `keel-backend --sysroot … ARGS`, to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(bin());
+        command.arg("--sysroot").arg(self.sysroot()).args(args);
+        command
+    }
+
     /// Runs `keel-backend --sysroot … ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .arg("--sysroot")
-            .arg(self.sysroot())
-            .args(args)
-            .output()
-            .unwrap()
+        self.command(args).output().unwrap()
     }
 
     /// Runs a command that must succeed and returns its standard output.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "keel-backend {args:?} failed: {}",
-            text(&out)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.run(args))
     }
 
     /// Runs a command that must fail with `code`; returns its error message.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "keel-backend {args:?} should exit {code}: {}",
-            text(&out)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        failed(args, self.run(args), code)
     }
 
     pub fn status(&self) -> SystemStatus {
@@ -191,6 +180,27 @@ pub fn parse_admin_status(text: &str) -> Vec<(String, Option<String>, bool)> {
         }
     }
     out
+}
+
+/// The standard output of `keel-backend ARGS`, which must have succeeded.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "keel-backend {args:?} failed: {}",
+        text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The error message of `keel-backend ARGS`, which must have failed with `code`.
+pub fn failed(args: &[&str], out: Output, code: i32) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "keel-backend {args:?} should exit {code}: {}",
+        text(&out)
+    );
+    String::from_utf8(out.stderr).unwrap()
 }
 
 pub fn bin() -> &'static str {
