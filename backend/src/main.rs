@@ -168,6 +168,15 @@ enum DemoAction {
     Publish,
     /// Delete the demo system.
     Remove,
+    /// Make a sysroot at Fedora's scale in PATH (PATH/sysroot, PATH/remote): deployments whose
+    /// commits carry package lists of Silverblue's size, for benchmarks (`keel --sysroot PATH/sysroot`).
+    FedoraScale {
+        path: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        deployments: usize,
+        #[arg(long, default_value_t = 2000)]
+        packages: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -251,6 +260,22 @@ fn run(cli: Cli) -> Result<()> {
             DemoAction::Publish => {
                 let version = demo::publish(&dir)?;
                 println!("Published {} {version}", demo::content::OS_NAME);
+                Ok(())
+            }
+            DemoAction::FedoraScale {
+                path,
+                deployments,
+                packages,
+            } => {
+                let scale = keel_backend::bench::scale::Scale {
+                    deployments: *deployments,
+                    packages: *packages,
+                };
+                let sysroot = keel_backend::bench::scale::make(path, scale)?;
+                println!(
+                    "Made {deployments} deployments of {packages} packages in {}",
+                    sysroot.display()
+                );
                 Ok(())
             }
         };

@@ -136,7 +136,7 @@ pub(crate) fn init_sysroot(
 }
 
 /// Pulls the branch's tip (from `url` instead of the remote's own when given) and deploys it in
-/// front of the current first deployment.
+/// front of the current deployments, keeping them all.
 pub(crate) fn deploy_branch(
     sysroot: &ostree::Sysroot,
     stateroot: &str,
@@ -164,7 +164,7 @@ pub(crate) fn deploy_branch(
         gio::Cancellable::NONE,
     )?;
     let mut list = vec![deployment];
-    list.extend(merge);
+    list.extend(sysroot.deployments());
     sysroot.write_deployments(&list, gio::Cancellable::NONE)?;
     sysroot.load(gio::Cancellable::NONE)?;
     Ok(())
