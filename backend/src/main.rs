@@ -125,6 +125,9 @@ enum Command {
         /// Exit after this many seconds with no client, call or transaction (0: never).
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        /// For tests: make every progress signal fail, as on a dropped connection.
+        #[arg(long, hide = true)]
+        test_fail_progress_signals: bool,
     },
     /// The bus name `serve` takes for this system (one backend per system).
     BusName,
@@ -272,6 +275,7 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Serve {
         address,
         idle_timeout,
+        test_fail_progress_signals,
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
@@ -281,6 +285,7 @@ fn run(cli: Cli) -> Result<()> {
                 address: address.clone(),
                 idle_timeout: (*idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(*idle_timeout)),
+                fail_progress_signals: *test_fail_progress_signals,
             },
         );
     }

@@ -21,6 +21,8 @@ struct Service {
     /// The name this system's backend takes (one backend per sysroot).
     name: String,
     address: String,
+    /// More arguments for `serve`.
+    serve_args: Vec<&'static str>,
     demo: Demo,
     // Declared last: dropped after the backend is killed.
     _bus: Bus,
@@ -60,11 +62,16 @@ impl Drop for Bus {
 
 impl Service {
     fn start(demo: Demo) -> Self {
+        Self::start_with(demo, &[])
+    }
+
+    fn start_with(demo: Demo, serve_args: &[&'static str]) -> Self {
         let bus = Bus::start();
         let mut service = Self {
             backend: None,
             name: keel_backend::dbus::bus_name(&demo.sysroot()),
             address: bus.address.clone(),
+            serve_args: serve_args.to_vec(),
             demo,
             _bus: bus,
         };
@@ -77,6 +84,7 @@ impl Service {
             .arg("--sysroot")
             .arg(self.demo.sysroot())
             .args(["serve", "--idle-timeout", "0", "--address", &self.address])
+            .args(&self.serve_args)
             .spawn()
             .unwrap();
         self.backend = Some(child);
@@ -307,6 +315,37 @@ fn cancel_during_the_download_changes_nothing() {
     assert_eq!(name, "io.github.keelapp.Keel.Backend1.Error.Cancelled");
     assert_eq!(tx.get_property::<String>("State").unwrap(), "cancelled");
     assert_eq!(service.demo.fingerprint(), before);
+}
+
+#[test]
+fn a_transaction_whose_signals_fail_does_not_leave_the_service_busy() {
+    let service = Service::start_with(Demo::new(), &["--test-fail-progress-signals"]);
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    // Read afresh each time, not from what the service announced.
+    let uncached = zbus::blocking::proxy::Builder::<Proxy>::new(&conn)
+        .destination(service.name.clone())
+        .unwrap()
+        .path(PATH)
+        .unwrap()
+        .interface(IFACE)
+        .unwrap()
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .unwrap();
+    let _update: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    // The update itself goes on; once it is over, the service takes the next request.
+    wait_for("the service to be free again", || {
+        let active: OwnedObjectPath = uncached.get_property("ActiveTransaction").unwrap();
+        active.as_str() == "/"
+    });
+    assert_eq!(
+        deployments(&status(&proxy)).len(),
+        3,
+        "the update was deployed"
+    );
+    let check: OwnedObjectPath = proxy.call("Check", &()).expect("a new transaction starts");
+    assert_ne!(check.as_str(), "/");
 }
 
 #[test]
