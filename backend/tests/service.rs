@@ -348,6 +348,50 @@ fn a_transaction_whose_signals_fail_does_not_leave_the_service_busy() {
     assert_ne!(check.as_str(), "/");
 }
 
+/// A remote that takes connections and never answers; tells `accepted` of each connection.
+fn silent_remote(accepted: std::sync::mpsc::Sender<()>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+            let _ = accepted.send(());
+        }
+    });
+    port
+}
+
+#[test]
+fn status_answers_while_the_package_source_does_not() {
+    let demo = Demo::new();
+    let (accepted_tx, accepted) = std::sync::mpsc::channel();
+    let port = silent_remote(accepted_tx);
+    demo.set_remote_url(&format!("http://127.0.0.1:{port}"));
+    let service = Service::start(demo);
+    // The listing runs on its own connection and hangs with the remote.
+    let listing_conn = service.connect();
+    let name = service.name.clone();
+    std::thread::spawn(move || {
+        let proxy = Proxy::new(&listing_conn, name, PATH, IFACE).unwrap();
+        let _ = proxy.call::<_, _, Vec<(String, String, String, String)>>("ListPackages", &());
+    });
+    accepted
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the backend asks the remote for its package source");
+    let (answer_tx, answer) = std::sync::mpsc::channel();
+    let conn = service.connect();
+    let name = service.name.clone();
+    std::thread::spawn(move || {
+        let proxy = Proxy::new(&conn, name, PATH, IFACE).unwrap();
+        let _ = answer_tx.send(proxy.call::<_, _, Dict>("GetStatus", &()).is_ok());
+    });
+    let answered = answer
+        .recv_timeout(Duration::from_secs(10))
+        .expect("GetStatus answers while the package source is being read");
+    assert!(answered, "GetStatus failed");
+}
+
 #[test]
 fn transactions_outlive_their_caller_and_others_can_attach() {
     let demo = Demo::new();
