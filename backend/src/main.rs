@@ -324,19 +324,20 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Rollback { deployment } => {
-            let d = system.rollback(deployment.as_deref(), &phases)?;
+            let id = deployment.map(|spec| id_of(&*system, &spec)).transpose()?;
+            let d = system.rollback(id.as_deref(), &phases)?;
             println!("{} boots next.", describe(&d));
         }
         Command::Pin { deployment } => {
-            let d = system.set_pinned(&deployment, true)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, true)?;
             println!("Pinned {}.", describe(&d));
         }
         Command::Unpin { deployment } => {
-            let d = system.set_pinned(&deployment, false)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, false)?;
             println!("Unpinned {}.", describe(&d));
         }
         Command::Remove { deployment } => {
-            let freed = system.remove(&deployment, &cancel)?;
+            let freed = system.remove(&id_of(&*system, &deployment)?, &cancel)?;
             println!("Removed; freed {}.", format::size(freed));
         }
         Command::Install { packages } => {
@@ -451,6 +452,12 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The id of a deployment given as a person does (an index, an id, booted, pending, rollback):
+/// mutations name it by id, so it is the deployment the person saw even if the order changes.
+fn id_of(system: &dyn SystemDriver, spec: &str) -> Result<String> {
+    Ok(driver::resolve(&system.status()?, spec)?.id.clone())
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

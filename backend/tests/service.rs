@@ -283,8 +283,9 @@ fn one_transaction_at_a_time() {
     assert_eq!(first, joined, "an identical request joins the running one");
     let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
     assert_eq!(active, first);
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
     let err = proxy
-        .call::<_, _, OwnedObjectPath>("Pin", &("1",))
+        .call::<_, _, OwnedObjectPath>("Pin", &(rollback.as_str(),))
         .unwrap_err();
     let zbus::Error::MethodError(name, Some(message), _) = err else {
         panic!("expected a D-Bus error, got {err:?}")
@@ -293,7 +294,39 @@ fn one_transaction_at_a_time() {
     assert!(message.contains("An update is running"), "{message}");
     let (success, ..) = wait_finished(&service.transaction(&conn, &first));
     assert!(success);
-    let _: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+    let _: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
+}
+
+#[test]
+fn mutations_name_deployments_by_id() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    for (method, place) in [
+        ("Pin", "1"),
+        ("Unpin", "0"),
+        ("Remove", "1"),
+        ("Rollback", "1"),
+        ("Pin", "rollback"),
+    ] {
+        let err = proxy
+            .call::<_, _, OwnedObjectPath>(method, &(place,))
+            .unwrap_err();
+        let zbus::Error::MethodError(name, Some(message), _) = err else {
+            panic!("expected a D-Bus error, got {err:?}")
+        };
+        assert_eq!(
+            name.as_str(),
+            "io.github.keelapp.Keel.Backend1.Error.InvalidArgument",
+            "{method}({place})"
+        );
+        assert!(message.contains("by its id"), "{message}");
+    }
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
+    let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
+    let (success, _, message) = wait_finished(&service.transaction(&conn, &path));
+    assert!(success, "{message}");
+    assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
 }
 
 #[test]
@@ -621,7 +654,8 @@ fn committed_introspection_matches_the_service() {
     )
     .unwrap();
     let proxy = service.proxy(&conn);
-    let path: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
+    let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     wait_finished(&service.transaction(&conn, &path));
     for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
         let block = interface_block(&xml, iface);

@@ -95,6 +95,17 @@ fn invalid(message: String) -> BackendError {
     BackendError::InvalidArgument(message)
 }
 
+/// Mutations name deployments by id: an index or a word (booted, pending, rollback) may point at
+/// another deployment by the time the writer runs (the writer finds the id again under the lock).
+fn require_id(spec: &str) -> Result<()> {
+    if spec.parse::<u64>().is_ok() || matches!(spec, "booted" | "pending" | "rollback") {
+        return Err(invalid(format!(
+            "“{spec}” names a deployment by its place, which can change before the request runs; name it by its id, as GetStatus lists it."
+        )));
+    }
+    Ok(())
+}
+
 /// Reads boolean options from an `a{sv}`, refusing unknown keys and wrong types.
 fn bool_options(
     options: &HashMap<String, OwnedValue>,
@@ -141,10 +152,11 @@ impl Backend {
             }
             _ => None,
         };
-        if let Some(spec) = deployment
-            && let Answer::Status(status) = self.workers.ask(Query::Status).await?
-        {
-            crate::driver::resolve(&status, spec)?;
+        if let Some(spec) = deployment {
+            require_id(spec)?;
+            if let Answer::Status(status) = self.workers.ask(Query::Status).await? {
+                crate::driver::resolve(&status, spec)?;
+            }
         }
         Ok(())
     }
@@ -487,7 +499,7 @@ impl Backend {
             .await
     }
 
-    /// `deployment`: "" for the rollback deployment, else an index or id to boot next.
+    /// `deployment`: "" for the rollback deployment, else the id of the one to boot next.
     #[zbus(out_args("transaction"))]
     async fn rollback(
         &self,
