@@ -115,7 +115,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make the next-boot deployment the booted one (demo and test sysroots).
+    /// Restart into the next-boot deployment (simulated on the demo and test sysroots).
     Reboot,
     /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
     Serve {
@@ -444,8 +444,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Reboot => {
-            let d = system.reboot()?;
-            println!("Restarted (simulated); booted {}.", describe(&d));
+            println!("{}", system.reboot()?.message());
         }
         Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } | Command::BusName => {
             unreachable!("handled above")

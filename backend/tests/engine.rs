@@ -80,7 +80,18 @@ fn update_restart_rollback_pin_unpin() {
 
     assert!(demo.ok(&["update"]).contains("No update available"));
 
-    demo.ok(&["reboot"]);
+    // The demo's restart is simulated, and says so, in its answer and in the history.
+    let out = demo.ok(&["reboot"]);
+    assert!(
+        out.contains("Restarted (simulated); 41.20261125.0 is booted"),
+        "{out}"
+    );
+    let history = demo.ok(&["history"]);
+    let last = history.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("reboot") && last.contains("(simulated)"),
+        "{history}"
+    );
     let status = demo.status();
     assert!(status.deployments[0].booted);
     assert_eq!(

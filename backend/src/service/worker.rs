@@ -256,7 +256,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             }),
             Request::Update { download_only } => system
                 .update(*download_only, &phases, cancel)
-                .map(|o| format!("{o:?}")),
+                .map(|o| o.message()),
             Request::Rollback { target } => {
                 let target = (!target.is_empty()).then_some(target.as_str());
                 system.rollback(target, &phases).map(|d| d.id)
@@ -270,7 +270,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             Request::Uninstall { packages } => system.uninstall(packages, &phases, cancel),
             Request::ResetPackages => system.reset_packages(&phases, cancel),
             Request::Cleanup(what) => system.cleanup(*what, cancel).map(|b| format!("{b}")),
-            Request::Reboot => system.reboot().map(|d| d.id),
+            Request::Reboot => system.reboot().map(|r| r.message()),
         };
         if result.is_ok() {
             progress.report(&ProgressUpdate {
