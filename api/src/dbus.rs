@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use zbus::zvariant::{DeserializeDict, OwnedObjectPath, SerializeDict, Type, Value};
 
-use crate::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
+use crate::model::{
+    Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
+};
 use crate::packages::{Package, PackageChange, PackageDiff};
 
 pub const BUS_NAME: &str = "io.github.keelapp.Keel.Backend";
@@ -88,10 +90,28 @@ pub struct StatusRecord {
     pub booted_emulated: bool,
     pub deployments: Vec<DeploymentRecord>,
     pub cached_update: Option<UpdateRecord>,
+    pub capabilities: CapabilitiesRecord,
+    pub rollback_target: Option<String>,
 }
 
 convert!(StatusRecord <=> SystemStatus {
     driver, os_name, sysroot, demo, booted_emulated, deployments each, cached_update map,
+    capabilities, rollback_target,
+});
+
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct CapabilitiesRecord {
+    pub can_layer: bool,
+    pub can_pin: bool,
+    pub can_config_diff: bool,
+    pub can_cleanup: bool,
+    pub update_needs_restart: bool,
+    pub can_reboot: bool,
+}
+
+convert!(CapabilitiesRecord <=> Capabilities {
+    can_layer, can_pin, can_config_diff, can_cleanup, update_needs_restart, can_reboot,
 });
 
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -316,6 +336,15 @@ mod tests {
                     ..Default::default()
                 },
             }),
+            capabilities: Capabilities {
+                can_layer: true,
+                can_pin: true,
+                can_config_diff: false,
+                can_cleanup: true,
+                update_needs_restart: true,
+                can_reboot: false,
+            },
+            rollback_target: Some("keeldemo-def.0".into()),
         }
     }
 
@@ -343,6 +372,8 @@ mod tests {
         assert_eq!(trip::<_, StatusRecord>(&status), status);
         let none = SystemStatus {
             cached_update: None,
+            rollback_target: None,
+            capabilities: Capabilities::default(),
             ..sample()
         };
         assert_eq!(trip::<_, StatusRecord>(&none), none);
@@ -365,10 +396,12 @@ mod tests {
             keys(&status),
             [
                 "booted-emulated",
+                "capabilities",
                 "demo",
                 "deployments",
                 "driver",
                 "os-name",
+                "rollback-target",
                 "sysroot"
             ]
         );

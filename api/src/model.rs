@@ -21,6 +21,31 @@ pub struct SystemStatus {
     pub deployments: Vec<Deployment>,
     /// A newer commit known on the remote than the booted deployment's base.
     pub cached_update: Option<Update>,
+    /// What the driver can do on this system; the UI offers only these.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// The id of the deployment "Roll Back" (with no deployment named) would boot; None when there
+    /// is nothing to roll back to.
+    #[serde(default)]
+    pub rollback_target: Option<String>,
+}
+
+/// What a system's driver can do, so the UI shows only what works rather than what fails.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The remote offers a package source, so packages can be layered.
+    pub can_layer: bool,
+    /// Deployments can be pinned and unpinned.
+    pub can_pin: bool,
+    /// A deployment's `/etc` changes can be listed.
+    pub can_config_diff: bool,
+    /// Old deployments can be removed and the repository pruned.
+    pub can_cleanup: bool,
+    /// A deployed update takes effect only after a restart.
+    pub update_needs_restart: bool,
+    /// Reboot restarts the computer; false when it is simulated (the demo, a sysroot that is not
+    /// the running system: the next-boot deployment just becomes the booted one).
+    pub can_reboot: bool,
 }
 
 impl SystemStatus {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver};
+use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
 use keel_backend::format;
 use keel_backend::model::{Deployment, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
@@ -122,7 +122,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make the next-boot deployment the booted one (demo and test sysroots).
+    /// Restart into the next-boot deployment (simulated on the demo and test sysroots).
     Reboot,
     /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
     Serve {
@@ -132,6 +132,9 @@ enum Command {
         /// Exit after this many seconds with no client, call or transaction (0: never).
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        /// For tests: make every progress signal fail, as on a dropped connection.
+        #[arg(long, hide = true)]
+        test_fail_progress_signals: bool,
     },
     /// The bus name `serve` takes for this system (one backend per system).
     BusName,
@@ -304,6 +307,7 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Serve {
         address,
         idle_timeout,
+        test_fail_progress_signals,
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
@@ -313,6 +317,7 @@ fn run(cli: Cli) -> Result<()> {
                 address: address.clone(),
                 idle_timeout: (*idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(*idle_timeout)),
+                fail_progress_signals: *test_fail_progress_signals,
             },
         );
     }
@@ -334,22 +339,37 @@ fn run(cli: Cli) -> Result<()> {
             None => println!("No update available."),
         },
         Command::Update { download_only } => {
-            println!("{}", system.update(download_only, &phases, &cancel)?);
+            match system.update(download_only, &phases, &cancel)? {
+                UpdateOutcome::UpToDate => println!("No update available."),
+                UpdateOutcome::Downloaded { version } => {
+                    println!(
+                        "Downloaded {}; run `update` to deploy it.",
+                        version.unwrap_or_default()
+                    )
+                }
+                UpdateOutcome::Deployed { id, version } => {
+                    println!(
+                        "Deployed {} ({id}); it boots next.",
+                        version.unwrap_or_default()
+                    )
+                }
+            }
         }
         Command::Rollback { deployment } => {
-            let d = system.rollback(deployment.as_deref(), &phases)?;
+            let id = deployment.map(|spec| id_of(&*system, &spec)).transpose()?;
+            let d = system.rollback(id.as_deref(), &phases)?;
             println!("{} boots next.", describe(&d));
         }
         Command::Pin { deployment } => {
-            let d = system.set_pinned(&deployment, true)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, true)?;
             println!("Pinned {}.", describe(&d));
         }
         Command::Unpin { deployment } => {
-            let d = system.set_pinned(&deployment, false)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, false)?;
             println!("Unpinned {}.", describe(&d));
         }
         Command::Remove { deployment } => {
-            let freed = system.remove(&deployment, &cancel)?;
+            let freed = system.remove(&id_of(&*system, &deployment)?, &cancel)?;
             println!("Removed; freed {}.", format::size(freed));
         }
         Command::Install { packages } => {
@@ -466,14 +486,19 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Reboot => {
-            let d = system.reboot()?;
-            println!("Restarted (simulated); booted {}.", describe(&d));
+            println!("{}", system.reboot()?.message());
         }
         Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } | Command::BusName => {
             unreachable!("handled above")
         }
     }
     Ok(())
+}
+
+/// The id of a deployment given as a person does (an index, an id, booted, pending, rollback):
+/// mutations name it by id, so it is the deployment the person saw even if the order changes.
+fn id_of(system: &dyn SystemDriver, spec: &str) -> Result<String> {
+    Ok(driver::resolve(&system.status()?, spec)?.id.clone())
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

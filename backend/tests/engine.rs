@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Demo, exists};
+use common::{Demo, HttpServer, exists};
 use keel_backend::packages::Package;
 
 #[test]
@@ -41,6 +41,15 @@ fn a_new_demo_boots_version_two_with_version_three_waiting() {
         status.cached_update.is_none(),
         "nothing is known before a check"
     );
+    assert_eq!(
+        status.rollback_target.as_deref(),
+        Some(second.id.as_str()),
+        "Roll Back boots the rollback deployment"
+    );
+    let caps = &status.capabilities;
+    assert!(caps.can_layer, "the demo's remote has a package source");
+    assert!(caps.can_pin && caps.can_config_diff && caps.can_cleanup && caps.update_needs_restart);
+    assert!(!caps.can_reboot, "the demo's restart is simulated");
     demo.assert_agrees_with_ostree();
 
     let out = demo.ok(&["check"]);
@@ -82,7 +91,18 @@ fn update_restart_rollback_pin_unpin() {
 
     assert!(demo.ok(&["update"]).contains("No update available"));
 
-    demo.ok(&["reboot"]);
+    // The demo's restart is simulated, and says so, in its answer and in the history.
+    let out = demo.ok(&["reboot"]);
+    assert!(
+        out.contains("Restarted (simulated); 41.20261125.0 is booted"),
+        "{out}"
+    );
+    let history = demo.ok(&["history"]);
+    let last = history.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("reboot") && last.contains("(simulated)"),
+        "{history}"
+    );
     let status = demo.status();
     assert!(status.deployments[0].booted);
     assert_eq!(
@@ -435,4 +455,42 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         }
     }
     demo.assert_agrees_with_ostree();
+}
+
+/// Runs the `ostree` command on a repository.
+fn ostree_on(repo: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ostree {args:?}: {}",
+        common::text(&out)
+    );
+}
+
+#[test]
+fn layering_is_offered_only_where_the_remote_has_a_package_source() {
+    let demo = Demo::new();
+    // Over the network the remote is not asked while reading the status: what it offers is
+    // learnt from a check.
+    let server = HttpServer::serve_remote(&demo, 0.0);
+    assert!(!demo.status().capabilities.can_layer, "nothing known yet");
+    demo.ok(&["check"]);
+    assert!(demo.status().capabilities.can_layer);
+
+    // The remote stops offering packages.
+    ostree_on(&demo.remote(), &["refs", "--delete", "packages/index"]);
+    ostree_on(&demo.remote(), &["summary", "-u"]);
+    demo.ok(&["check"]);
+    assert!(!demo.status().capabilities.can_layer, "over HTTP");
+    drop(server);
+
+    // A remote on a local path is asked directly.
+    demo.set_remote_url(&format!("file://{}", demo.remote().display()));
+    let status = demo.status();
+    assert!(!status.capabilities.can_layer, "on a local path");
+    assert!(status.capabilities.can_pin, "the rest is still offered");
 }

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::driver::validate_package_name;
 use crate::error::{Context, Error, Result};
-use crate::model::AvailablePackage;
+use crate::model::{AvailablePackage, SystemStatus};
 use crate::progress::Phases;
 use keel_api::Operation;
 
@@ -20,6 +20,60 @@ impl Engine {
         let status = self.status()?;
         let (remote, _) = self.booted_refspec(&status)?;
         self.package_index(&remote)
+    }
+
+    /// Whether the booted deployment's remote offers a package source. A remote on a local path
+    /// is asked directly (one ref lookup); a network remote is never contacted here, a status must
+    /// stay fast, so the answer is whether its index came with the last check or listing.
+    pub(super) fn offers_package_source(&self, repo: &ostree::Repo, status: &SystemStatus) -> bool {
+        let Ok((remote, _)) = self.booted_refspec(status) else {
+            return false;
+        };
+        let url = repo
+            .remote_get_url(&remote)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let has_index =
+            |repo: &ostree::Repo, rev: &str| matches!(repo.resolve_rev(rev, true), Ok(Some(_)));
+        match url.strip_prefix("file://") {
+            Some(path) => {
+                let source = ostree::Repo::new_for_path(path);
+                source.open(gio::Cancellable::NONE).is_ok() && has_index(&source, PACKAGE_INDEX_REF)
+            }
+            None => has_index(repo, &format!("{remote}:{PACKAGE_INDEX_REF}")),
+        }
+    }
+
+    /// Brings the local copy of the package source's index up to date after the remote answered a
+    /// check: fetched when it offers one, forgotten when it does not (any failure but a
+    /// cancellation means the remote has none, as its branch was just fetched from it).
+    pub(super) fn refresh_package_source(
+        &self,
+        remote: &str,
+        cancel: Option<&gio::Cancellable>,
+    ) -> Result<()> {
+        let phases = Phases::new(std::sync::Arc::new(crate::progress::Silent));
+        match self.pull(
+            remote,
+            &[PACKAGE_INDEX_REF],
+            true,
+            &phases,
+            (0.0, 0.0),
+            cancel,
+        ) {
+            Err(err @ Error::Cancelled(_)) => Err(err),
+            Err(err) => {
+                tracing::debug!("remote {remote} offers no package source: {err}");
+                self.repo().set_ref_immediate(
+                    Some(remote),
+                    PACKAGE_INDEX_REF,
+                    None,
+                    gio::Cancellable::NONE,
+                )?;
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Reads the package source's index: the metadata of the commit on `packages/index`, fetched

@@ -21,11 +21,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use ostree::{gio, glib, prelude::*};
 
-use super::{Cancel, CleanupSet, SystemDriver, UpdateOutcome, resolve};
+use super::{Cancel, CleanupSet, Restart, SystemDriver, UpdateOutcome, resolve, rollback_target};
 use crate::error::{Context, Error, Result};
 use crate::history;
 use crate::model::{
-    AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
+    AvailablePackage, Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry,
+    SystemStatus, Update,
 };
 use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
@@ -180,7 +181,7 @@ impl Engine {
             Some(b) => self.cached_update(&repo, &list, b)?,
             None => None,
         };
-        Ok(SystemStatus {
+        let mut status = SystemStatus {
             driver: "ostree".to_owned(),
             os_name,
             sysroot: self.path.display().to_string(),
@@ -188,7 +189,19 @@ impl Engine {
             booted_emulated: !self.sysroot.is_booted(),
             deployments: list,
             cached_update,
-        })
+            capabilities: Capabilities::default(),
+            rollback_target: None,
+        };
+        status.rollback_target = rollback_target(&status).map(|d| d.id.clone());
+        status.capabilities = Capabilities {
+            can_layer: self.offers_package_source(&repo, &status),
+            can_pin: true,
+            can_config_diff: true,
+            can_cleanup: true,
+            update_needs_restart: true,
+            can_reboot: self.sysroot.is_booted(),
+        };
+        Ok(status)
     }
 
     fn describe(
@@ -559,7 +572,7 @@ impl SystemDriver for OstreeDriver {
             .reset_packages(phases, Some(&cancellable(cancel)))
     }
 
-    fn reboot(&self) -> Result<Deployment> {
+    fn reboot(&self) -> Result<Restart> {
         self.engine().reboot()
     }
 }
