@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "demo")]
+use keel_backend::demo;
 use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
 use keel_backend::format;
 use keel_backend::model::{Deployment, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
 use keel_backend::progress::{Phases, Progress, ProgressUpdate};
-use keel_backend::{Error, Result, demo};
+use keel_backend::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -138,22 +140,8 @@ enum Command {
     },
     /// The bus name `serve` takes for this system (one backend per system).
     BusName,
-    /// Time Keel's operations against the ostree command on identical sysroots; prints a table.
-    Bench {
-        /// Tree sizes, in files.
-        #[arg(long, value_delimiter = ',', default_values_t = [1000, 10000, 50000])]
-        sizes: Vec<usize>,
-        /// Measured runs per size (the median is shown).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Where to build the scratch sysroots (default: the temporary folder).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Also time GetStatus round trips over D-Bus.
-        #[arg(long)]
-        dbus: bool,
-    },
-    /// Create or extend the demo system.
+    /// Create or extend the demo system (cargo feature `demo`).
+    #[cfg(feature = "demo")]
     Demo {
         #[command(subcommand)]
         action: DemoAction,
@@ -163,6 +151,7 @@ enum Command {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Subcommand)]
 enum DemoAction {
     /// Create the demo system.
@@ -171,15 +160,6 @@ enum DemoAction {
     Publish,
     /// Delete the demo system.
     Remove,
-    /// Make a sysroot at Fedora's scale in PATH (PATH/sysroot, PATH/remote): deployments whose
-    /// commits carry package lists of Silverblue's size, for benchmarks (`keel --sysroot PATH/sysroot`).
-    FedoraScale {
-        path: PathBuf,
-        #[arg(long, default_value_t = 5)]
-        deployments: usize,
-        #[arg(long, default_value_t = 2000)]
-        packages: usize,
-    },
 }
 
 fn main() -> ExitCode {
@@ -213,22 +193,36 @@ fn exit_code(err: &Error) -> u8 {
 }
 
 /// The sysroot to work on, and whether it is the demo.
-fn target_path(target: &Target) -> (PathBuf, bool) {
+fn target_path(target: &Target) -> Result<(PathBuf, bool)> {
     if let Some(path) = &target.sysroot {
-        return (path.clone(), false);
+        return Ok((path.clone(), false));
     }
     let use_demo = target.demo || (!target.system && !PathBuf::from("/run/ostree-booted").exists());
     if !use_demo {
-        return (PathBuf::from("/"), false);
+        return Ok((PathBuf::from("/"), false));
     }
-    (demo::sysroot_dir(&demo::default_dir()), true)
+    Ok((demo_sysroot()?, true))
+}
+
+#[cfg(feature = "demo")]
+fn demo_sysroot() -> Result<PathBuf> {
+    Ok(demo::sysroot_dir(&demo::default_dir()))
+}
+
+/// Built without the demo builder, there is no demo to show.
+#[cfg(not(feature = "demo"))]
+fn demo_sysroot() -> Result<PathBuf> {
+    Err(Error::NotFound(
+        "This keel-backend was built without Keel's demo system (cargo feature `demo`); give --sysroot PATH, or --system on an OSTree system.".to_owned(),
+    ))
 }
 
 /// Like [`target_path`], creating the demo on first use.
 fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
-    let (path, is_demo) = target_path(target);
-    let dir = demo::default_dir();
-    if is_demo && !demo::exists(&dir) {
+    let (path, is_demo) = target_path(target)?;
+    #[cfg(feature = "demo")]
+    if is_demo && !demo::exists(&demo::default_dir()) {
+        let dir = demo::default_dir();
         eprintln!("Creating the demo system in {} …", dir.display());
         demo::init(&dir)?;
     }
@@ -240,69 +234,45 @@ fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
     driver::open(&driver::Target { path, demo })
 }
 
+#[cfg(feature = "demo")]
+fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
+    let dir = dir.unwrap_or_else(demo::default_dir);
+    match action {
+        DemoAction::Init => {
+            demo::init(&dir)?;
+            println!("Created the demo system in {}", dir.display());
+            Ok(())
+        }
+        DemoAction::Remove => {
+            if !demo::exists(&dir) {
+                return Err(Error::NotFound(format!(
+                    "There is no demo system in {}.",
+                    dir.display()
+                )));
+            }
+            demo::remove_tree(&dir)?;
+            println!("Removed the demo system in {}", dir.display());
+            Ok(())
+        }
+        DemoAction::Publish => {
+            let version = demo::publish(&dir)?;
+            println!("Published {} {version}", demo::content::OS_NAME);
+            Ok(())
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    #[cfg(feature = "demo")]
     if let Command::Demo { action, dir } = &cli.command {
-        let dir = dir.clone().unwrap_or_else(demo::default_dir);
-        return match action {
-            DemoAction::Init => {
-                demo::init(&dir)?;
-                println!("Created the demo system in {}", dir.display());
-                Ok(())
-            }
-            DemoAction::Remove => {
-                if !demo::exists(&dir) {
-                    return Err(Error::NotFound(format!(
-                        "There is no demo system in {}.",
-                        dir.display()
-                    )));
-                }
-                demo::remove_tree(&dir)?;
-                println!("Removed the demo system in {}", dir.display());
-                Ok(())
-            }
-            DemoAction::Publish => {
-                let version = demo::publish(&dir)?;
-                println!("Published {} {version}", demo::content::OS_NAME);
-                Ok(())
-            }
-            DemoAction::FedoraScale {
-                path,
-                deployments,
-                packages,
-            } => {
-                let scale = keel_backend::bench::scale::Scale {
-                    deployments: *deployments,
-                    packages: *packages,
-                };
-                let sysroot = keel_backend::bench::scale::make(path, scale)?;
-                println!(
-                    "Made {deployments} deployments of {packages} packages in {}",
-                    sysroot.display()
-                );
-                Ok(())
-            }
-        };
+        return run_demo(action, dir.clone());
     }
     if let Command::BusName = &cli.command {
         println!(
             "{}",
-            keel_backend::dbus::bus_name(&target_path(&cli.target).0)
+            keel_backend::dbus::bus_name(&target_path(&cli.target)?.0)
         );
         return Ok(());
-    }
-    if let Command::Bench {
-        sizes,
-        runs,
-        dir,
-        dbus,
-    } = &cli.command
-    {
-        return keel_backend::bench::run(&keel_backend::bench::Options {
-            sizes: sizes.clone(),
-            runs: (*runs).max(1),
-            dir: dir.clone(),
-            dbus: *dbus,
-        });
     }
     if let Command::Serve {
         address,
@@ -488,7 +458,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reboot => {
             println!("{}", system.reboot()?.message());
         }
-        Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } | Command::BusName => {
+        #[cfg(feature = "demo")]
+        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::BusName => {
             unreachable!("handled above")
         }
     }

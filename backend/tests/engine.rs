@@ -322,19 +322,6 @@ fn publish_makes_another_update() {
 }
 
 #[test]
-fn bench_prints_its_table() {
-    let out = std::process::Command::new(common::bin())
-        .args(["bench", "--sizes", "50", "--runs", "1"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::text(&out));
-    let table = String::from_utf8(out.stdout).unwrap();
-    for row in ["update (pull + deploy)", "rollback", "status (in process)"] {
-        assert!(table.contains(row), "{table}");
-    }
-}
-
-#[test]
 fn demo_remove_deletes_immutable_deployments() {
     let demo = Demo::new();
     demo.ok(&["update"]);

@@ -112,7 +112,7 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
 }
 
 /// Makes an empty sysroot at `path` with one stateroot and a remote (no GPG: the demo is local).
-pub(crate) fn init_sysroot(
+pub fn init_sysroot(
     path: &Path,
     stateroot: &str,
     remote: &str,
@@ -137,7 +137,7 @@ pub(crate) fn init_sysroot(
 
 /// Pulls the branch's tip (from `url` instead of the remote's own when given) and deploys it in
 /// front of the current deployments, keeping them all.
-pub(crate) fn deploy_branch(
+pub fn deploy_branch(
     sysroot: &ostree::Sysroot,
     stateroot: &str,
     remote: &str,
@@ -271,7 +271,7 @@ fn regenerate_summary(remote: &ostree::Repo) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn write_tree_commit(
+pub fn write_tree_commit(
     repo: &ostree::Repo,
     branch: &str,
     parent: Option<&str>,

@@ -1,4 +1,4 @@
-//! `keel-backend bench`: Keel's operations timed against the `ostree` command doing the same steps
+//! `keel-devtools bench`: Keel's operations timed against the `ostree` command doing the same steps
 //! on identical sysroots. Prints a table; a benchmark, never a pass/fail test.
 
 use std::path::{Path, PathBuf};
@@ -8,15 +8,13 @@ use std::time::{Duration, Instant};
 
 use ostree::glib;
 
-use crate::demo::content::{FileContents, TreeFile};
-use crate::demo::{deploy_branch, init_sysroot, write_tree_commit};
-use crate::driver::ostree::OstreeDriver;
-use crate::driver::{Cancel, SystemDriver};
-use crate::error::{Context, Error, Result};
-use crate::progress::{Phases, Silent};
-use scale::Scale;
-
-pub mod scale;
+use crate::scale::{self, Scale};
+use keel_backend::demo::content::{FileContents, TreeFile};
+use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use keel_backend::driver::ostree::OstreeDriver;
+use keel_backend::driver::{Cancel, SystemDriver};
+use keel_backend::error::{Context, Error, Result};
+use keel_backend::progress::{Phases, Silent};
 
 const STATEROOT: &str = "keelbench";
 const REMOTE: &str = "bench";
@@ -52,7 +50,7 @@ pub fn run(options: &Options) -> Result<()> {
         let set = Fixture::new(scratch.path(), files)?;
         rows.extend(set.measure(options.runs)?);
         for name in ["keel", "cli", "status", "template"] {
-            crate::demo::remove_tree(&set.dir.join(name))?;
+            keel_backend::demo::remove_tree(&set.dir.join(name))?;
         }
     }
     print_table(&rows);
@@ -68,7 +66,7 @@ pub fn run(options: &Options) -> Result<()> {
 /// sysroot. The target is a GetStatus p50 of 2 ms or less.
 fn dbus_cases(scratch: &Path) -> Result<()> {
     let demo = scratch.join("demo");
-    crate::demo::init(&demo)?;
+    keel_backend::demo::init(&demo)?;
     let scale = Scale::default();
     eprintln!(
         "bench: making a sysroot of {} deployments × {} packages …",
@@ -76,10 +74,10 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
     );
     let scale_dir = scratch.join("fedora-scale");
     let scale_sysroot = scale::make(&scale_dir, scale)?;
-    let mut rows = dbus_rows("demo", &crate::demo::sysroot_dir(&demo))?;
+    let mut rows = dbus_rows("demo", &keel_backend::demo::sysroot_dir(&demo))?;
     rows.extend(dbus_rows("Fedora scale", &scale_sysroot)?);
-    crate::demo::remove_tree(&demo)?;
-    crate::demo::remove_tree(&scale_sysroot)?;
+    keel_backend::demo::remove_tree(&demo)?;
+    keel_backend::demo::remove_tree(&scale_sysroot)?;
     std::fs::remove_dir_all(&scale_dir)?;
     print_dbus_table(&rows);
     Ok(())
@@ -111,6 +109,16 @@ struct DbusRow {
     cli: Option<Timing>,
 }
 
+/// `keel-backend` from beside this program (both are built into the same target folder), else
+/// from PATH.
+fn backend_exe() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("keel-backend")))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from("keel-backend"))
+}
+
 /// A private message bus with `keel-backend serve` on it, both stopped when dropped.
 struct Served {
     bus: std::process::Child,
@@ -130,7 +138,7 @@ impl Served {
         let mut address = String::new();
         BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
         let address = address.trim().to_owned();
-        let service = Command::new(std::env::current_exe()?)
+        let service = Command::new(backend_exe())
             .arg("--sysroot")
             .arg(sysroot)
             .args(["serve", "--idle-timeout", "0", "--address", &address])
@@ -173,20 +181,21 @@ fn dbus_rows(system: &str, sysroot: &Path) -> Result<Vec<DbusRow>> {
         .map_err(fail)?
         .build()
         .map_err(fail)?;
-    let name = crate::dbus::bus_name(sysroot);
+    let name = keel_api::dbus::bus_name(sysroot);
     let proxy = zbus::blocking::Proxy::new(
         &conn,
         name.as_str(),
-        crate::service::OBJECT_PATH,
-        crate::dbus::INTERFACE,
+        keel_api::dbus::OBJECT_PATH,
+        keel_api::dbus::INTERFACE,
     )
     .map_err(fail)?;
     let get_status = || -> Result<()> {
-        let _: crate::dbus::StatusRecord = proxy.call("GetStatus", &()).map_err(fail)?;
+        let _: keel_api::dbus::StatusRecord = proxy.call("GetStatus", &()).map_err(fail)?;
         Ok(())
     };
     let get_packages = || -> Result<()> {
-        let _: Vec<crate::packages::Package> = proxy.call("GetPackages", &("0",)).map_err(fail)?;
+        let _: Vec<keel_api::packages::Package> =
+            proxy.call("GetPackages", &("0",)).map_err(fail)?;
         Ok(())
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -321,7 +330,7 @@ impl Fixture {
     fn fresh(&self, name: &str) -> Result<PathBuf> {
         let path = self.dir.join(name);
         if path.exists() {
-            crate::demo::remove_tree(&path)?;
+            keel_backend::demo::remove_tree(&path)?;
         }
         run_ok(
             Command::new("cp")

@@ -1,17 +1,17 @@
 //! A sysroot at Fedora's scale: several deployments whose commits each carry a package list in
 //! `rpmostree.rpmdb.pkglist` (`a(sssss)`), as Fedora Silverblue's commits do with about 2,000
 //! packages. Made with libostree, like the demo. The benchmark's GetStatus case runs on it, and the
-//! UI benchmark opens it (`keel-backend demo fedora-scale PATH`, then `keel --sysroot PATH/sysroot`).
+//! UI benchmark opens it (`keel-devtools fedora-scale PATH`, then `keel --sysroot PATH/sysroot`).
 
 use std::path::{Path, PathBuf};
 
 use ostree::{gio, glib, prelude::*};
 
-use crate::demo::content::{FileContents, TreeFile};
-use crate::demo::{deploy_branch, init_sysroot, write_tree_commit};
-use crate::driver::ostree::pkglist::{PKGLIST_KEY, pkglist_to_variant};
-use crate::error::{Context, Error, Result};
-use crate::packages::Package;
+use keel_api::packages::Package;
+use keel_backend::demo::content::{FileContents, TreeFile};
+use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use keel_backend::driver::ostree::pkglist::{PKGLIST_KEY, pkglist_to_variant};
+use keel_backend::error::{Context, Error, Result};
 
 const STATEROOT: &str = "fedora";
 const REMOTE: &str = "fedora";
@@ -136,8 +136,8 @@ fn tree(version: &str) -> Vec<TreeFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::SystemDriver;
-    use crate::driver::ostree::OstreeDriver;
+    use keel_backend::driver::SystemDriver;
+    use keel_backend::driver::ostree::OstreeDriver;
 
     /// Small numbers, same path: the sysroot has every deployment, each commit its package list.
     #[test]
@@ -171,6 +171,6 @@ mod tests {
             make(&dir.path().join("scale"), scale).is_err(),
             "refuses a full folder"
         );
-        crate::demo::remove_tree(&dir.path().join("scale/sysroot")).unwrap();
+        keel_backend::demo::remove_tree(&dir.path().join("scale/sysroot")).unwrap();
     }
 }
