@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver};
+#[cfg(feature = "demo")]
+use keel_backend::demo;
+use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
 use keel_backend::format;
 use keel_backend::model::{Deployment, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
 use keel_backend::progress::{Phases, Progress, ProgressUpdate};
-use keel_backend::{Error, Result, demo};
+use keel_backend::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -122,7 +124,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make the next-boot deployment the booted one (demo and test sysroots).
+    /// Restart into the next-boot deployment (simulated on the demo and test sysroots).
     Reboot,
     /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
     Serve {
@@ -132,25 +134,14 @@ enum Command {
         /// Exit after this many seconds with no client, call or transaction (0: never).
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        /// For tests: make every progress signal fail, as on a dropped connection.
+        #[arg(long, hide = true)]
+        test_fail_progress_signals: bool,
     },
     /// The bus name `serve` takes for this system (one backend per system).
     BusName,
-    /// Time Keel's operations against the ostree command on identical sysroots; prints a table.
-    Bench {
-        /// Tree sizes, in files.
-        #[arg(long, value_delimiter = ',', default_values_t = [1000, 10000, 50000])]
-        sizes: Vec<usize>,
-        /// Measured runs per size (the median is shown).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Where to build the scratch sysroots (default: the temporary folder).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Also time GetStatus round trips over D-Bus.
-        #[arg(long)]
-        dbus: bool,
-    },
-    /// Create or extend the demo system.
+    /// Create or extend the demo system (cargo feature `demo`).
+    #[cfg(feature = "demo")]
     Demo {
         #[command(subcommand)]
         action: DemoAction,
@@ -160,6 +151,7 @@ enum Command {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Subcommand)]
 enum DemoAction {
     /// Create the demo system.
@@ -210,22 +202,36 @@ fn exit_code(err: &Error) -> u8 {
 }
 
 /// The sysroot to work on, and whether it is the demo.
-fn target_path(target: &Target) -> (PathBuf, bool) {
+fn target_path(target: &Target) -> Result<(PathBuf, bool)> {
     if let Some(path) = &target.sysroot {
-        return (path.clone(), false);
+        return Ok((path.clone(), false));
     }
     let use_demo = target.demo || (!target.system && !PathBuf::from("/run/ostree-booted").exists());
     if !use_demo {
-        return (PathBuf::from("/"), false);
+        return Ok((PathBuf::from("/"), false));
     }
-    (demo::sysroot_dir(&demo::default_dir()), true)
+    Ok((demo_sysroot()?, true))
+}
+
+#[cfg(feature = "demo")]
+fn demo_sysroot() -> Result<PathBuf> {
+    Ok(demo::sysroot_dir(&demo::default_dir()))
+}
+
+/// Built without the demo builder, there is no demo to show.
+#[cfg(not(feature = "demo"))]
+fn demo_sysroot() -> Result<PathBuf> {
+    Err(Error::NotFound(
+        "This keel-backend was built without Keel's demo system (cargo feature `demo`); give --sysroot PATH, or --system on an OSTree system.".to_owned(),
+    ))
 }
 
 /// Like [`target_path`], creating the demo on first use.
 fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
-    let (path, is_demo) = target_path(target);
-    let dir = demo::default_dir();
-    if is_demo && !demo::exists(&dir) {
+    let (path, is_demo) = target_path(target)?;
+    #[cfg(feature = "demo")]
+    if is_demo && !demo::exists(&demo::default_dir()) {
+        let dir = demo::default_dir();
         eprintln!("Creating the demo system in {} …", dir.display());
         demo::init(&dir)?;
     }
@@ -237,57 +243,50 @@ fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
     driver::open(&driver::Target { path, demo })
 }
 
+#[cfg(feature = "demo")]
+fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
+    let dir = dir.unwrap_or_else(demo::default_dir);
+    match action {
+        DemoAction::Init => {
+            demo::init(&dir)?;
+            println!("Created the demo system in {}", dir.display());
+            Ok(())
+        }
+        DemoAction::Remove => {
+            if !demo::exists(&dir) {
+                return Err(Error::NotFound(format!(
+                    "There is no demo system in {}.",
+                    dir.display()
+                )));
+            }
+            demo::remove_tree(&dir)?;
+            println!("Removed the demo system in {}", dir.display());
+            Ok(())
+        }
+        DemoAction::Publish => {
+            let version = demo::publish(&dir)?;
+            println!("Published {} {version}", demo::content::OS_NAME);
+            Ok(())
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    #[cfg(feature = "demo")]
     if let Command::Demo { action, dir } = &cli.command {
-        let dir = dir.clone().unwrap_or_else(demo::default_dir);
-        return match action {
-            DemoAction::Init => {
-                demo::init(&dir)?;
-                println!("Created the demo system in {}", dir.display());
-                Ok(())
-            }
-            DemoAction::Remove => {
-                if !demo::exists(&dir) {
-                    return Err(Error::NotFound(format!(
-                        "There is no demo system in {}.",
-                        dir.display()
-                    )));
-                }
-                demo::remove_tree(&dir)?;
-                println!("Removed the demo system in {}", dir.display());
-                Ok(())
-            }
-            DemoAction::Publish => {
-                let version = demo::publish(&dir)?;
-                println!("Published {} {version}", demo::content::OS_NAME);
-                Ok(())
-            }
-        };
+        return run_demo(action, dir.clone());
     }
     if let Command::BusName = &cli.command {
         println!(
             "{}",
-            keel_backend::dbus::bus_name(&target_path(&cli.target).0)
+            keel_backend::dbus::bus_name(&target_path(&cli.target)?.0)
         );
         return Ok(());
-    }
-    if let Command::Bench {
-        sizes,
-        runs,
-        dir,
-        dbus,
-    } = &cli.command
-    {
-        return keel_backend::bench::run(&keel_backend::bench::Options {
-            sizes: sizes.clone(),
-            runs: (*runs).max(1),
-            dir: dir.clone(),
-            dbus: *dbus,
-        });
     }
     if let Command::Serve {
         address,
         idle_timeout,
+        test_fail_progress_signals,
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
@@ -297,6 +296,7 @@ fn run(cli: Cli) -> Result<()> {
                 address: address.clone(),
                 idle_timeout: (*idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(*idle_timeout)),
+                fail_progress_signals: *test_fail_progress_signals,
             },
         );
     }
@@ -318,22 +318,37 @@ fn run(cli: Cli) -> Result<()> {
             None => println!("No update available."),
         },
         Command::Update { download_only } => {
-            println!("{}", system.update(download_only, &phases, &cancel)?);
+            match system.update(download_only, &phases, &cancel)? {
+                UpdateOutcome::UpToDate => println!("No update available."),
+                UpdateOutcome::Downloaded { version } => {
+                    println!(
+                        "Downloaded {}; run `update` to deploy it.",
+                        version.unwrap_or_default()
+                    )
+                }
+                UpdateOutcome::Deployed { id, version } => {
+                    println!(
+                        "Deployed {} ({id}); it boots next.",
+                        version.unwrap_or_default()
+                    )
+                }
+            }
         }
         Command::Rollback { deployment } => {
-            let d = system.rollback(deployment.as_deref(), &phases)?;
+            let id = deployment.map(|spec| id_of(&*system, &spec)).transpose()?;
+            let d = system.rollback(id.as_deref(), &phases)?;
             println!("{} boots next.", describe(&d));
         }
         Command::Pin { deployment } => {
-            let d = system.set_pinned(&deployment, true)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, true)?;
             println!("Pinned {}.", describe(&d));
         }
         Command::Unpin { deployment } => {
-            let d = system.set_pinned(&deployment, false)?;
+            let d = system.set_pinned(&id_of(&*system, &deployment)?, false)?;
             println!("Unpinned {}.", describe(&d));
         }
         Command::Remove { deployment } => {
-            let freed = system.remove(&deployment, &cancel)?;
+            let freed = system.remove(&id_of(&*system, &deployment)?, &cancel)?;
             println!("Removed; freed {}.", format::size(freed));
         }
         Command::Install { packages } => {
@@ -450,14 +465,21 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Reboot => {
-            let d = system.reboot()?;
-            println!("Restarted (simulated); booted {}.", describe(&d));
+            println!("{}", system.reboot()?.message());
         }
-        Command::Demo { .. } | Command::Bench { .. } | Command::Serve { .. } | Command::BusName => {
+        #[cfg(feature = "demo")]
+        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::BusName => {
             unreachable!("handled above")
         }
     }
     Ok(())
+}
+
+/// The id of a deployment given as a person does (an index, an id, booted, pending, rollback):
+/// mutations name it by id, so it is the deployment the person saw even if the order changes.
+fn id_of(system: &dyn SystemDriver, spec: &str) -> Result<String> {
+    Ok(driver::resolve(&system.status()?, spec)?.id.clone())
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

@@ -21,6 +21,8 @@ struct Service {
     /// The name this system's backend takes (one backend per sysroot).
     name: String,
     address: String,
+    /// More arguments for `serve`.
+    serve_args: Vec<&'static str>,
     demo: Demo,
     // Declared last: dropped after the backend is killed.
     _bus: Bus,
@@ -59,11 +61,16 @@ impl Drop for Bus {
 
 impl Service {
     fn start(demo: Demo) -> Self {
+        Self::start_with(demo, &[])
+    }
+
+    fn start_with(demo: Demo, serve_args: &[&'static str]) -> Self {
         let bus = Bus::start();
         let mut service = Self {
             backend: None,
             name: keel_backend::dbus::bus_name(&demo.sysroot()),
             address: bus.address.clone(),
+            serve_args: serve_args.to_vec(),
             demo,
             _bus: bus,
         };
@@ -76,6 +83,7 @@ impl Service {
             .arg("--sysroot")
             .arg(self.demo.sysroot())
             .args(["serve", "--idle-timeout", "0", "--address", &self.address])
+            .args(&self.serve_args)
             .spawn()
             .unwrap();
         self.backend = Some(child);
@@ -307,7 +315,7 @@ fn update_reports_rising_progress_and_finishes() {
     assert!(success, "{name}: {message}");
     // A sentence a person reads, never a Rust value's Debug form.
     assert!(
-        message.starts_with("Deployed 41.20261125.0 (") && message.ends_with("; it boots next."),
+        message == "41.20261125.0 is deployed; it boots after a restart.",
         "{message}"
     );
     assert!(fractions.len() >= 3, "progress was reported: {fractions:?}");
@@ -333,8 +341,9 @@ fn one_transaction_at_a_time() {
     assert_eq!(first, joined, "an identical request joins the running one");
     let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
     assert_eq!(active, first);
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
     let err = proxy
-        .call::<_, _, OwnedObjectPath>("Pin", &("1",))
+        .call::<_, _, OwnedObjectPath>("Pin", &(rollback.as_str(),))
         .unwrap_err();
     let zbus::Error::MethodError(name, Some(message), _) = err else {
         panic!("expected a D-Bus error, got {err:?}")
@@ -343,7 +352,39 @@ fn one_transaction_at_a_time() {
     assert!(message.contains("An update is running"), "{message}");
     let (success, ..) = wait_finished(&service.transaction(&conn, &first));
     assert!(success);
-    let _: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+    let _: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
+}
+
+#[test]
+fn mutations_name_deployments_by_id() {
+    let service = Service::start(Demo::new());
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    for (method, place) in [
+        ("Pin", "1"),
+        ("Unpin", "0"),
+        ("Remove", "1"),
+        ("Rollback", "1"),
+        ("Pin", "rollback"),
+    ] {
+        let err = proxy
+            .call::<_, _, OwnedObjectPath>(method, &(place,))
+            .unwrap_err();
+        let zbus::Error::MethodError(name, Some(message), _) = err else {
+            panic!("expected a D-Bus error, got {err:?}")
+        };
+        assert_eq!(
+            name.as_str(),
+            "io.github.keelapp.Keel.Backend1.Error.InvalidArgument",
+            "{method}({place})"
+        );
+        assert!(message.contains("by its id"), "{message}");
+    }
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
+    let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
+    let (success, _, message) = wait_finished(&service.transaction(&conn, &path));
+    assert!(success, "{message}");
+    assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
 }
 
 #[test]
@@ -365,6 +406,81 @@ fn cancel_during_the_download_changes_nothing() {
     assert_eq!(name, "io.github.keelapp.Keel.Backend1.Error.Cancelled");
     assert_eq!(tx.get_property::<String>("State").unwrap(), "cancelled");
     assert_eq!(service.demo.fingerprint(), before);
+}
+
+#[test]
+fn a_transaction_whose_signals_fail_does_not_leave_the_service_busy() {
+    let service = Service::start_with(Demo::new(), &["--test-fail-progress-signals"]);
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    // Read afresh each time, not from what the service announced.
+    let uncached = zbus::blocking::proxy::Builder::<Proxy>::new(&conn)
+        .destination(service.name.clone())
+        .unwrap()
+        .path(PATH)
+        .unwrap()
+        .interface(IFACE)
+        .unwrap()
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .unwrap();
+    let _update: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    // The update itself goes on; once it is over, the service takes the next request.
+    wait_for("the service to be free again", || {
+        let active: OwnedObjectPath = uncached.get_property("ActiveTransaction").unwrap();
+        active.as_str() == "/"
+    });
+    assert_eq!(
+        deployments(&status(&proxy)).len(),
+        3,
+        "the update was deployed"
+    );
+    let check: OwnedObjectPath = proxy.call("Check", &()).expect("a new transaction starts");
+    assert_ne!(check.as_str(), "/");
+}
+
+/// A remote that takes connections and never answers; tells `accepted` of each connection.
+fn silent_remote(accepted: std::sync::mpsc::Sender<()>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+            let _ = accepted.send(());
+        }
+    });
+    port
+}
+
+#[test]
+fn status_answers_while_the_package_source_does_not() {
+    let demo = Demo::new();
+    let (accepted_tx, accepted) = std::sync::mpsc::channel();
+    let port = silent_remote(accepted_tx);
+    demo.set_remote_url(&format!("http://127.0.0.1:{port}"));
+    let service = Service::start(demo);
+    // The listing runs on its own connection and hangs with the remote.
+    let listing_conn = service.connect();
+    let name = service.name.clone();
+    std::thread::spawn(move || {
+        let proxy = Proxy::new(&listing_conn, name, PATH, IFACE).unwrap();
+        let _ = proxy.call::<_, _, Vec<(String, String, String, String)>>("ListPackages", &());
+    });
+    accepted
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the backend asks the remote for its package source");
+    let (answer_tx, answer) = std::sync::mpsc::channel();
+    let conn = service.connect();
+    let name = service.name.clone();
+    std::thread::spawn(move || {
+        let proxy = Proxy::new(&conn, name, PATH, IFACE).unwrap();
+        let _ = answer_tx.send(proxy.call::<_, _, Dict>("GetStatus", &()).is_ok());
+    });
+    let answered = answer
+        .recv_timeout(Duration::from_secs(10))
+        .expect("GetStatus answers while the package source is being read");
+    assert!(answered, "GetStatus failed");
 }
 
 #[test]
@@ -590,7 +706,8 @@ fn committed_introspection_matches_the_service() {
     )
     .unwrap();
     let proxy = service.proxy(&conn);
-    let path: OwnedObjectPath = proxy.call("Pin", &("1",)).unwrap();
+    let rollback = string(&deployments(&status(&proxy))[1], "id");
+    let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     wait_finished(&service.transaction(&conn, &path));
     for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
         let block = interface_block(&xml, iface);

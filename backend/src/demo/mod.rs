@@ -112,7 +112,7 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
 }
 
 /// Makes an empty sysroot at `path` with one stateroot and a remote (no GPG: the demo is local).
-pub(crate) fn init_sysroot(
+pub fn init_sysroot(
     path: &Path,
     stateroot: &str,
     remote: &str,
@@ -136,8 +136,8 @@ pub(crate) fn init_sysroot(
 }
 
 /// Pulls the branch's tip (from `url` instead of the remote's own when given) and deploys it in
-/// front of the current first deployment.
-pub(crate) fn deploy_branch(
+/// front of the current deployments, keeping them all.
+pub fn deploy_branch(
     sysroot: &ostree::Sysroot,
     stateroot: &str,
     remote: &str,
@@ -164,7 +164,7 @@ pub(crate) fn deploy_branch(
         gio::Cancellable::NONE,
     )?;
     let mut list = vec![deployment];
-    list.extend(merge);
+    list.extend(sysroot.deployments());
     sysroot.write_deployments(&list, gio::Cancellable::NONE)?;
     sysroot.load(gio::Cancellable::NONE)?;
     Ok(())
@@ -271,7 +271,7 @@ fn regenerate_summary(remote: &ostree::Repo) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn write_tree_commit(
+pub fn write_tree_commit(
     repo: &ostree::Repo,
     branch: &str,
     parent: Option<&str>,

@@ -4,6 +4,7 @@
 //! `ostree/` performs every operation itself with libostree (the demo, test sysroots, plain OSTree
 //! hosts). A driver for rpm-ostreed slots in beside it; [`open`] picks the driver for a target.
 
+mod logind;
 pub mod ostree;
 
 use std::path::PathBuf;
@@ -59,8 +60,9 @@ pub trait SystemDriver: Send + Sync {
     fn install(&self, packages: &[String], phases: &Phases, cancel: &Cancel) -> Result<String>;
     fn uninstall(&self, packages: &[String], phases: &Phases, cancel: &Cancel) -> Result<String>;
     fn reset_packages(&self, phases: &Phases, cancel: &Cancel) -> Result<String>;
-    /// Boots the next-boot deployment; returns it.
-    fn reboot(&self) -> Result<Deployment>;
+    /// Restarts into the next-boot deployment: for real on the running system, simulated on the
+    /// demo and on any sysroot that is not the running system.
+    fn reboot(&self) -> Result<Restart>;
 }
 
 /// Which system to open, and whether it is Keel's demo.
@@ -86,22 +88,45 @@ pub enum UpdateOutcome {
     Deployed { id: String, version: Option<String> },
 }
 
-/// The sentence a person reads when an update ends (the transaction's message, the command line).
-impl std::fmt::Display for UpdateOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "the update".to_owned());
+impl UpdateOutcome {
+    /// A sentence for people.
+    pub fn message(&self) -> String {
+        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "The update".to_owned());
         match self {
-            UpdateOutcome::UpToDate => {
-                f.write_str("No update available; the system is up to date.")
+            UpdateOutcome::UpToDate => "The system is up to date.".to_owned(),
+            UpdateOutcome::Downloaded { version: v } => {
+                format!("{} is downloaded; update again to deploy it.", version(v))
             }
-            UpdateOutcome::Downloaded { version: v } => write!(
-                f,
-                "Downloaded {}; updating again deploys it without downloading.",
-                version(v)
-            ),
-            UpdateOutcome::Deployed { id, version: v } => {
-                write!(f, "Deployed {} ({id}); it boots next.", version(v))
+            UpdateOutcome::Deployed { version: v, .. } => {
+                format!("{} is deployed; it boots after a restart.", version(v))
             }
+        }
+    }
+}
+
+/// What `reboot` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Restart {
+    /// The computer is restarting; this deployment boots.
+    Requested(Deployment),
+    /// The restart was simulated (the demo, a sysroot that is not the running system): this
+    /// deployment is now the booted one.
+    Simulated(Deployment),
+}
+
+impl Restart {
+    /// A sentence for people; only a simulated restart says it is one.
+    pub fn message(&self) -> String {
+        let name = |d: &Deployment| d.version.clone().unwrap_or(d.short_checksum().to_owned());
+        match self {
+            Restart::Requested(d) => format!("Restarting the computer into {}.", name(d)),
+            Restart::Simulated(d) => format!("Restarted (simulated); {} is booted.", name(d)),
+        }
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        match self {
+            Restart::Requested(d) | Restart::Simulated(d) => d,
         }
     }
 }
@@ -188,4 +213,22 @@ pub fn rollback_target(status: &SystemStatus) -> Option<&Deployment> {
         .find(|d| d.rollback)
         .or_else(|| list.iter().any(|d| d.pending).then_some(booted))
         .filter(|d| d.index != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_simulated_restart_says_so() {
+        let d = Deployment {
+            version: Some("41.20261125.0".to_owned()),
+            ..Default::default()
+        };
+        let real = Restart::Requested(d.clone()).message();
+        assert!(!real.to_lowercase().contains("simulated"), "{real}");
+        assert!(real.contains("41.20261125.0"), "{real}");
+        let simulated = Restart::Simulated(d).message();
+        assert!(simulated.contains("simulated"), "{simulated}");
+    }
 }

@@ -66,6 +66,8 @@ pub struct Options {
     pub address: Option<String>,
     /// Exit after this long with no registered client, no call and no transaction; None = never.
     pub idle_timeout: Option<Duration>,
+    /// For tests: every progress signal fails to go out, as on a connection that dropped.
+    pub fail_progress_signals: bool,
 }
 
 struct Active {
@@ -79,6 +81,7 @@ struct State {
     next_id: u64,
     clients: HashSet<String>,
     last_call: Option<Instant>,
+    fail_progress_signals: bool,
 }
 
 /// The main object.
@@ -93,6 +96,17 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 
 fn invalid(message: String) -> BackendError {
     BackendError::InvalidArgument(message)
+}
+
+/// Mutations name deployments by id: an index or a word (booted, pending, rollback) may point at
+/// another deployment by the time the writer runs (the writer finds the id again under the lock).
+fn require_id(spec: &str) -> Result<()> {
+    if spec.parse::<u64>().is_ok() || matches!(spec, "booted" | "pending" | "rollback") {
+        return Err(invalid(format!(
+            "“{spec}” names a deployment by its place, which can change before the request runs; name it by its id, as GetStatus lists it."
+        )));
+    }
+    Ok(())
 }
 
 /// Reads boolean options from an `a{sv}`, refusing unknown keys and wrong types.
@@ -141,10 +155,11 @@ impl Backend {
             }
             _ => None,
         };
-        if let Some(spec) = deployment
-            && let Answer::Status(status) = self.workers.ask(Query::Status).await?
-        {
-            crate::driver::resolve(&status, spec)?;
+        if let Some(spec) = deployment {
+            require_id(spec)?;
+            if let Answer::Status(status) = self.workers.ask(Query::Status).await? {
+                crate::driver::resolve(&status, spec)?;
+            }
         }
         Ok(())
     }
@@ -188,6 +203,12 @@ impl Backend {
             };
             (path, transaction)
         };
+        // From here on, however this call or the transaction's D-Bus side ends, the guard clears
+        // the active transaction.
+        let guard = ActiveGuard {
+            state: self.state.clone(),
+            path: path.clone(),
+        };
         let cancel = transaction.cancel.clone();
         server.at(&path, transaction).await?;
         self.active_transaction_changed(&SignalEmitter::new(conn, OBJECT_PATH)?)
@@ -200,20 +221,15 @@ impl Backend {
             events,
         });
         if let Err(err) = started {
-            lock(&self.state).active = None;
+            drop(guard);
             let _ = server.remove::<Transaction, _>(&path).await;
             return Err(err.into());
         }
         let task_conn = conn.clone();
-        let state = self.state.clone();
         let task_path = path.clone();
         conn.executor()
             .spawn(
-                async move {
-                    if let Err(err) = drive(&task_conn, &task_path, events_rx, &state).await {
-                        tracing::error!("transaction {task_path}: {err}");
-                    }
-                },
+                run_transaction(task_conn, task_path, events_rx, guard),
                 "keel-transaction",
             )
             .detach();
@@ -221,13 +237,72 @@ impl Backend {
     }
 }
 
-/// Forwards progress to the transaction object until the writer answers, then finishes it.
-async fn drive(
+/// The service is busy with one transaction while this lives: dropping it clears the active
+/// transaction (when it is still this one), on every path out, errors and panics included.
+struct ActiveGuard {
+    state: Arc<Mutex<State>>,
+    path: OwnedObjectPath,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        if state.active.as_ref().is_some_and(|a| a.path == self.path) {
+            state.active = None;
+        }
+    }
+}
+
+/// The D-Bus side of one transaction, from the writer's first report to its end. When the bus
+/// fails part-way (a signal that cannot be sent, a lost connection), the writer's end is still
+/// awaited, and the service is free for the next request once the writer is.
+async fn run_transaction(
+    conn: Connection,
+    path: OwnedObjectPath,
+    events: async_channel::Receiver<Event>,
+    guard: ActiveGuard,
+) {
+    let state = guard.state.clone();
+    let outcome = match forward_progress(&conn, &path, &events, &state).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            tracing::error!("transaction {path}: its progress could not be sent: {err}");
+            writer_outcome(&events).await
+        }
+    };
+    if let Err(err) = finish(&conn, &path, &outcome, guard).await {
+        tracing::error!("transaction {path}: its end could not be announced: {err}");
+        // The guard is gone, so the service is free; say so where the bus still allows.
+        if let Ok(main) = SignalEmitter::new(&conn, OBJECT_PATH) {
+            if let Ok(backend) = conn
+                .object_server()
+                .interface::<_, Backend>(OBJECT_PATH)
+                .await
+            {
+                let _ = backend.get().await.active_transaction_changed(&main).await;
+            }
+            let _ = Backend::status_changed(&main).await;
+        }
+    }
+}
+
+/// The writer's answer, skipping any progress still queued.
+async fn writer_outcome(events: &async_channel::Receiver<Event>) -> crate::Result<String> {
+    while let Ok(event) = events.recv().await {
+        if let Event::Done(result) = event {
+            return result;
+        }
+    }
+    Err(Error::Failed("The backend's writer stopped.".to_owned()))
+}
+
+/// Forwards progress to the transaction object until the writer answers; returns its answer.
+async fn forward_progress(
     conn: &Connection,
     path: &OwnedObjectPath,
-    events: async_channel::Receiver<Event>,
+    events: &async_channel::Receiver<Event>,
     state: &Arc<Mutex<State>>,
-) -> zbus::Result<()> {
+) -> zbus::Result<crate::Result<String>> {
     let iface = conn
         .object_server()
         .interface::<_, Transaction>(path)
@@ -241,6 +316,9 @@ async fn drive(
                 let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL)
                     || update.fraction >= 1.0;
                 if due {
+                    if lock(state).fail_progress_signals {
+                        return Err(zbus::Error::Failure("progress signals fail (test)".into()));
+                    }
                     send_progress(&iface, &emitter, &update).await?;
                     last_sent = Some(Instant::now());
                     held = None;
@@ -255,13 +333,28 @@ async fn drive(
     if let Some(update) = held {
         send_progress(&iface, &emitter, &update).await?;
     }
-    let (success, name, message) = match &outcome {
+    Ok(outcome)
+}
+
+/// Records the outcome on the transaction object, frees the service and announces the end.
+async fn finish(
+    conn: &Connection,
+    path: &OwnedObjectPath,
+    outcome: &crate::Result<String>,
+    guard: ActiveGuard,
+) -> zbus::Result<()> {
+    let iface = conn
+        .object_server()
+        .interface::<_, Transaction>(path)
+        .await?;
+    let emitter = iface.signal_emitter().clone();
+    let (success, name, message) = match outcome {
         Ok(message) => (true, String::new(), message.clone()),
         Err(err) => (false, err.kind().dbus_name(), err.message().to_owned()),
     };
     {
         let mut t = iface.get_mut().await;
-        t.state = match &outcome {
+        t.state = match outcome {
             Ok(_) => TransactionState::Succeeded,
             Err(Error::Cancelled(_)) => TransactionState::Cancelled,
             Err(_) => TransactionState::Failed,
@@ -280,7 +373,7 @@ async fn drive(
     }
     // The active transaction is cleared before Finished goes out: a client reacting to it may
     // start the next one at once.
-    lock(state).active = None;
+    drop(guard);
     let main = SignalEmitter::new(conn, OBJECT_PATH)?;
     let backend = conn
         .object_server()
@@ -414,7 +507,7 @@ impl Backend {
             .await
     }
 
-    /// `deployment`: "" for the rollback deployment, else an index or id to boot next.
+    /// `deployment`: "" for the rollback deployment, else the id of the one to boot next.
     #[zbus(out_args("transaction"))]
     async fn rollback(
         &self,
@@ -659,6 +752,7 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     let workers = Workers::start(target, changed_tx)?;
     let state = Arc::new(Mutex::new(State {
         last_call: Some(Instant::now()),
+        fail_progress_signals: options.fail_progress_signals,
         ..Default::default()
     }));
     let backend = Backend {

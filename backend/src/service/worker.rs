@@ -1,5 +1,7 @@
-//! The threads that own the system driver (one instance each, so a read never waits on a mutation): a reader that answers
-//! queries and notices changes made by other programs, and a writer that runs one mutation at a time.
+//! The threads that do the service's work, each with a driver of its own: a reader that answers
+//! queries at once and notices changes made by other programs, a slow reader for queries that may
+//! download or walk the whole repository (so they never hold up a status), and a writer that runs
+//! one mutation at a time.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -53,14 +55,24 @@ impl Request {
 }
 
 pub enum Query {
+    /// Answered by the reader, at once.
     Status,
     CleanupEstimate(CleanupSet),
     Diff(String, String),
     ConfigDiff(String),
     History,
+    /// Answered by the slow reader: it may download (the package source's index).
     Packages,
     /// Every package of one deployment or commit.
     DeploymentPackages(String),
+}
+
+impl Query {
+    /// Work that can take long (a download, a walk of the whole repository) goes to the slow
+    /// reader, so it never holds up a status.
+    fn is_slow(&self) -> bool {
+        matches!(self, Query::Packages | Query::CleanupEstimate(_))
+    }
 }
 
 pub enum Answer {
@@ -98,10 +110,11 @@ impl Progress for ChannelProgress {
     }
 }
 
-/// Handles to both threads.
+/// Handles to the threads.
 #[derive(Clone)]
 pub struct Workers {
     queries: mpsc::Sender<QueryJob>,
+    slow_queries: mpsc::Sender<QueryJob>,
     mutations: mpsc::Sender<MutationJob>,
 }
 
@@ -111,20 +124,34 @@ impl Workers {
         // Open once here so a bad sysroot fails the service's start, not its first call.
         driver::open(&target)?;
         let (queries, query_rx) = mpsc::channel::<QueryJob>();
+        let (slow_queries, slow_query_rx) = mpsc::channel::<QueryJob>();
         let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
         let reader_target = target.clone();
         std::thread::Builder::new()
             .name("keel-reader".to_owned())
-            .spawn(move || reader(reader_target, query_rx, changed))?;
+            .spawn(move || reader(reader_target, query_rx, Some(changed)))?;
+        let slow_target = target.clone();
+        std::thread::Builder::new()
+            .name("keel-slow-reader".to_owned())
+            .spawn(move || reader(slow_target, slow_query_rx, None))?;
         std::thread::Builder::new()
             .name("keel-writer".to_owned())
             .spawn(move || writer(target, mutation_rx))?;
-        Ok(Self { queries, mutations })
+        Ok(Self {
+            queries,
+            slow_queries,
+            mutations,
+        })
     }
 
     pub async fn ask(&self, query: Query) -> Result<Answer> {
         let (reply, answer) = async_channel::bounded(1);
-        self.queries
+        let reader = if query.is_slow() {
+            &self.slow_queries
+        } else {
+            &self.queries
+        };
+        reader
             .send(QueryJob { query, reply })
             .map_err(|_| Error::Failed("The backend's reader has stopped.".to_owned()))?;
         answer
@@ -143,7 +170,15 @@ impl Workers {
 /// How often the reader looks for changes made by other programs (a stat of the sysroot).
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
-fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel::Sender<()>) {
+/// Answers queries with a driver of its own. The reader (with `changed`) also watches for changes
+/// by other programs; the slow reader takes the queries that may download or walk the repository.
+/// The one download, the package source's index, is a commit-only pull, which libostree guards
+/// with the repository's own lock, as it does a pull by another program.
+fn reader(
+    target: Target,
+    jobs: mpsc::Receiver<QueryJob>,
+    changed: Option<async_channel::Sender<()>>,
+) {
     let system = match driver::open(&target) {
         Ok(system) => system,
         Err(err) => {
@@ -151,8 +186,13 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
             return;
         }
     };
+    let interval = if changed.is_some() {
+        WATCH_INTERVAL
+    } else {
+        Duration::MAX
+    };
     loop {
-        match jobs.recv_timeout(WATCH_INTERVAL) {
+        match jobs.recv_timeout(interval) {
             Ok(job) => {
                 let _ = system.reload();
                 let answer = match job.query {
@@ -171,7 +211,7 @@ fn reader(target: Target, jobs: mpsc::Receiver<QueryJob>, changed: async_channel
                 let _ = job.reply.send_blocking(answer);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(true) = system.reload() {
+                if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
                     let _ = changed.send_blocking(());
                 }
             }
@@ -205,7 +245,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             }),
             Request::Update { download_only } => system
                 .update(*download_only, &phases, cancel)
-                .map(|o| o.to_string()),
+                .map(|o| o.message()),
             Request::Rollback { target } => {
                 let target = (!target.is_empty()).then_some(target.as_str());
                 system
@@ -233,7 +273,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             Request::Cleanup(what) => system
                 .cleanup(*what, cancel)
                 .map(|b| format!("Cleaned up; freed {}.", format::size(b))),
-            Request::Reboot => system.reboot().map(|d| format!("Restarted into {}.", d.id)),
+            Request::Reboot => system.reboot().map(|r| r.message()),
         };
         if result.is_ok() {
             progress.report(&ProgressUpdate {

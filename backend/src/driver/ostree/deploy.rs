@@ -10,7 +10,7 @@ use super::usage::Usage;
 use super::{
     BASE_REF_PREFIX, CommitInfo, Engine, copy_keyfile, describe_short, resolve, rollback_target,
 };
-use crate::driver::UpdateOutcome;
+use crate::driver::{Restart, UpdateOutcome, logind};
 use crate::error::{Context, Error, Result};
 use crate::model::{Deployment, SystemStatus, Update};
 use crate::progress::Phases;
@@ -480,41 +480,47 @@ impl Engine {
         Ok(used.freed_since(&Usage::of(&ostree_dir)))
     }
 
-    /// Makes the next-boot deployment the booted one. Only on an emulated sysroot: a real host
-    /// reboots through systemd.
-    pub fn reboot(&self) -> Result<Deployment> {
+    /// Restarts into the next-boot deployment. The running system restarts through logind,
+    /// outside the sysroot lock (the shutdown must never find it held); elsewhere the restart is
+    /// simulated: Keel's boot record names the next-boot deployment as booted.
+    pub fn reboot(&self) -> Result<Restart> {
+        if restart_is_real(self.sysroot.is_booted(), self.demo) {
+            let before = self.status()?;
+            let result = before
+                .deployments
+                .first()
+                .cloned()
+                .ok_or_else(|| Error::NotFound("This system has no deployments.".to_owned()))
+                .and_then(|next| logind::reboot().map(|()| Restart::Requested(next)));
+            self.journal_restart(&before, &result);
+            return result;
+        }
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = (|| {
-            if self.sysroot.is_booted() {
-                // The running system: systemd-logind restarts it (and honours inhibitors).
-                let status = std::process::Command::new("systemctl")
-                    .arg("reboot")
-                    .status()?;
-                return if status.success() {
-                    Ok(before.deployments[0].clone())
-                } else {
-                    Err(Error::Failed(format!(
-                        "systemctl reboot failed ({status}); restart the computer from its menu instead."
-                    )))
-                };
-            }
             let first = self.deployments().into_iter().next().ok_or_else(|| {
                 Error::NotFound("This sysroot has no deployments yet.".to_owned())
             })?;
             self.record_booted(&first)?;
-            Ok(self.status()?.deployments[0].clone())
+            Ok(Restart::Simulated(self.status()?.deployments[0].clone()))
         })();
-        let to = result.as_ref().ok().and_then(|d| d.version.clone());
+        self.journal_restart(&before, &result);
+        result
+    }
+
+    fn journal_restart(&self, before: &SystemStatus, result: &Result<Restart>) {
+        let to = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.deployment().version.clone());
         self.journal(
             Operation::Reboot,
-            &before,
+            before,
             to,
-            &result,
-            |_| "Restarted (simulated)".to_owned(),
+            result,
+            Restart::message,
             None,
         );
-        result
     }
 
     pub(super) fn pull(
@@ -596,5 +602,26 @@ impl Engine {
             (0, 0),
         );
         Ok(())
+    }
+}
+
+/// Whether a restart restarts the computer: only on the running system, and never on the demo.
+fn restart_is_real(sysroot_is_booted: bool, demo: bool) -> bool {
+    sysroot_is_booted && !demo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restart_is_real;
+
+    #[test]
+    fn only_the_running_system_restarts_for_real() {
+        assert!(restart_is_real(true, false));
+        assert!(!restart_is_real(false, false), "a sysroot in a folder");
+        assert!(!restart_is_real(false, true), "the demo");
+        assert!(
+            !restart_is_real(true, true),
+            "the demo, whatever libostree says"
+        );
     }
 }

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use ostree::{gio, glib, prelude::*};
 
-use super::{Cancel, CleanupSet, SystemDriver, UpdateOutcome, resolve, rollback_target};
+use super::{Cancel, CleanupSet, Restart, SystemDriver, UpdateOutcome, resolve, rollback_target};
 use crate::error::{Context, Error, Result};
 use crate::history;
 use crate::model::{
@@ -572,7 +572,7 @@ impl SystemDriver for OstreeDriver {
             .reset_packages(phases, Some(&cancellable(cancel)))
     }
 
-    fn reboot(&self) -> Result<Deployment> {
+    fn reboot(&self) -> Result<Restart> {
         self.engine().reboot()
     }
 }

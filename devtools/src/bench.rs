@@ -1,4 +1,4 @@
-//! `keel-backend bench`: Keel's operations timed against the `ostree` command doing the same steps
+//! `keel-devtools bench`: Keel's operations timed against the `ostree` command doing the same steps
 //! on identical sysroots. Prints a table; a benchmark, never a pass/fail test.
 
 use std::path::{Path, PathBuf};
@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use ostree::glib;
 
-use crate::demo::content::{FileContents, TreeFile};
-use crate::demo::{deploy_branch, init_sysroot, write_tree_commit};
-use crate::driver::ostree::OstreeDriver;
-use crate::driver::{Cancel, SystemDriver};
-use crate::error::{Context, Error, Result};
-use crate::progress::{Phases, Silent};
+use crate::scale::{self, Scale};
+use keel_backend::demo::content::{FileContents, TreeFile};
+use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use keel_backend::driver::ostree::OstreeDriver;
+use keel_backend::driver::{Cancel, SystemDriver};
+use keel_backend::error::{Context, Error, Result};
+use keel_backend::progress::{Phases, Silent};
 
 const STATEROOT: &str = "keelbench";
 const REMOTE: &str = "bench";
@@ -23,7 +24,8 @@ pub struct Options {
     pub sizes: Vec<usize>,
     pub runs: usize,
     pub dir: Option<PathBuf>,
-    /// Also time GetStatus over D-Bus (needs dbus-daemon).
+    /// Also time GetStatus and GetPackages over D-Bus, on the demo and at Fedora's scale (needs
+    /// dbus-daemon).
     pub dbus: bool,
 }
 
@@ -48,94 +50,232 @@ pub fn run(options: &Options) -> Result<()> {
         let set = Fixture::new(scratch.path(), files)?;
         rows.extend(set.measure(options.runs)?);
         for name in ["keel", "cli", "status", "template"] {
-            crate::demo::remove_tree(&set.dir.join(name))?;
+            keel_backend::demo::remove_tree(&set.dir.join(name))?;
         }
     }
     print_table(&rows);
     if options.dbus {
         println!();
-        dbus_status(scratch.path())?;
+        dbus_cases(scratch.path())?;
     }
     Ok(())
 }
 
-/// GetStatus round trips through a private dbus-daemon to `keel-backend serve` on the demo,
-/// against `ostree admin status` run as a process on the same sysroot.
-fn dbus_status(scratch: &Path) -> Result<()> {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
+/// Reads over D-Bus, on the demo and on a sysroot at Fedora's scale: round trips through a private
+/// dbus-daemon to `keel-backend serve`, against `ostree admin status` run as a process on the same
+/// sysroot. The target is a GetStatus p50 of 2 ms or less.
+fn dbus_cases(scratch: &Path) -> Result<()> {
     let demo = scratch.join("demo");
-    crate::demo::init(&demo)?;
-    let sysroot = crate::demo::sysroot_dir(&demo);
-    let mut bus = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut address = String::new();
-    BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
-    let address = address.trim().to_owned();
-    let mut service = Command::new(std::env::current_exe()?)
-        .arg("--sysroot")
-        .arg(&sysroot)
-        .args(["serve", "--idle-timeout", "0", "--address", &address])
-        .spawn()?;
-    let result = (|| -> Result<(Vec<Duration>, Vec<Duration>)> {
-        let fail = |e: zbus::Error| Error::Failed(format!("D-Bus: {e}"));
-        let conn = zbus::blocking::connection::Builder::address(address.as_str())
-            .map_err(fail)?
-            .build()
-            .map_err(fail)?;
-        let name = crate::dbus::bus_name(&sysroot);
-        let proxy = zbus::blocking::Proxy::new(
-            &conn,
-            name.as_str(),
-            crate::service::OBJECT_PATH,
-            "io.github.keelapp.Keel.Backend1",
-        )
-        .map_err(fail)?;
-        let call = || -> Result<()> {
-            let _: std::collections::HashMap<String, zbus::zvariant::OwnedValue> =
-                proxy.call("GetStatus", &()).map_err(fail)?;
-            Ok(())
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while call().is_err() {
-            if Instant::now() > deadline {
-                return Err(Error::Failed("the service did not come up".to_owned()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+    keel_backend::demo::init(&demo)?;
+    let scale = Scale::default();
+    eprintln!(
+        "bench: making a sysroot of {} deployments × {} packages …",
+        scale.deployments, scale.packages
+    );
+    let scale_dir = scratch.join("fedora-scale");
+    let scale_sysroot = scale::make(&scale_dir, scale)?;
+    let mut rows = dbus_rows("demo", &keel_backend::demo::sysroot_dir(&demo))?;
+    rows.extend(dbus_rows("Fedora scale", &scale_sysroot)?);
+    keel_backend::demo::remove_tree(&demo)?;
+    keel_backend::demo::remove_tree(&scale_sysroot)?;
+    std::fs::remove_dir_all(&scale_dir)?;
+    print_dbus_table(&rows);
+    Ok(())
+}
+
+/// Percentiles of one kind of call.
+struct Timing {
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Timing {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Self {
+            p50: at(0.5),
+            p99: at(0.99),
         }
-        let mut calls = Vec::new();
-        for _ in 0..1000 {
+    }
+}
+
+struct DbusRow {
+    system: String,
+    /// "5 × 2000": deployments × packages in the first.
+    size: String,
+    call: &'static str,
+    keel: Timing,
+    cli: Option<Timing>,
+}
+
+/// `keel-backend` from beside this program (both are built into the same target folder), else
+/// from PATH.
+fn backend_exe() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("keel-backend")))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from("keel-backend"))
+}
+
+/// A private message bus with `keel-backend serve` on it, both stopped when dropped.
+struct Served {
+    bus: std::process::Child,
+    service: std::process::Child,
+    address: String,
+}
+
+impl Served {
+    fn start(sysroot: &Path) -> Result<Self> {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("Starting dbus-daemon")?;
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
+        let address = address.trim().to_owned();
+        let service = Command::new(backend_exe())
+            .arg("--sysroot")
+            .arg(sysroot)
+            .args(["serve", "--idle-timeout", "0", "--address", &address])
+            .spawn();
+        let service = match service {
+            Ok(service) => service,
+            Err(err) => {
+                let _ = bus.kill();
+                let _ = bus.wait();
+                return Err(err.into());
+            }
+        };
+        Ok(Self {
+            bus,
+            service,
+            address,
+        })
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        for child in [&mut self.service, &mut self.bus] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn dbus_rows(system: &str, sysroot: &Path) -> Result<Vec<DbusRow>> {
+    let status = OstreeDriver::open(sysroot, false)?.status()?;
+    let size = format!(
+        "{} × {}",
+        status.deployments.len(),
+        status.deployments.first().map_or(0, |d| d.package_count)
+    );
+    let served = Served::start(sysroot)?;
+    let fail = |e: zbus::Error| Error::Failed(format!("D-Bus: {e}"));
+    let conn = zbus::blocking::connection::Builder::address(served.address.as_str())
+        .map_err(fail)?
+        .build()
+        .map_err(fail)?;
+    let name = keel_api::dbus::bus_name(sysroot);
+    let proxy = zbus::blocking::Proxy::new(
+        &conn,
+        name.as_str(),
+        keel_api::dbus::OBJECT_PATH,
+        keel_api::dbus::INTERFACE,
+    )
+    .map_err(fail)?;
+    let get_status = || -> Result<()> {
+        let _: keel_api::dbus::StatusRecord = proxy.call("GetStatus", &()).map_err(fail)?;
+        Ok(())
+    };
+    let get_packages = || -> Result<()> {
+        let _: Vec<keel_api::packages::Package> =
+            proxy.call("GetPackages", &("0",)).map_err(fail)?;
+        Ok(())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_status().is_err() {
+        if Instant::now() > deadline {
+            return Err(Error::Failed(
+                "The service did not come up within 30 s.".to_owned(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let times = |call: &dyn Fn() -> Result<()>, n: usize| -> Result<Timing> {
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
             let started = Instant::now();
             call()?;
-            calls.push(started.elapsed());
+            samples.push(started.elapsed());
         }
-        Ok((calls, time_admin_status(&sysroot, 20)?))
-    })();
-    let _ = service.kill();
-    let _ = service.wait();
-    let _ = bus.kill();
-    let _ = bus.wait();
-    crate::demo::remove_tree(&demo)?;
-    let (mut calls, mut cli) = result?;
-    calls.sort();
-    let p = |q: f64| calls[((calls.len() - 1) as f64 * q) as usize];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let cli = median(&mut cli);
+        Ok(Timing::of(samples))
+    };
+    let status_times = times(&get_status, 1000)?;
+    let packages_times = times(&get_packages, 200)?;
+    drop(served);
+    Ok(vec![
+        DbusRow {
+            system: system.to_owned(),
+            size: size.clone(),
+            call: "GetStatus",
+            keel: status_times,
+            cli: Some(Timing::of(time_admin_status(sysroot, 20)?)),
+        },
+        DbusRow {
+            system: system.to_owned(),
+            size,
+            call: "GetPackages(0)",
+            keel: packages_times,
+            cli: None,
+        },
+    ])
+}
+
+fn print_dbus_table(rows: &[DbusRow]) {
+    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     println!(
-        "| GetStatus over D-Bus (demo, 2 deployments) | p50 ms | p99 ms | ostree admin status ms | p50 ratio |"
+        "| {:<12} | {:<12} | {:<14} | {:>8} | {:>8} | {:>15} | {:>15} | {:>9} |",
+        "over D-Bus",
+        "depl × pkgs",
+        "call",
+        "p50 ms",
+        "p99 ms",
+        "admin st. p50",
+        "admin st. p99",
+        "p50 ratio"
     );
-    println!("|---|---:|---:|---:|---:|");
     println!(
-        "| 1000 calls | {:.3} | {:.3} | {:.2} | {:.3}× |",
-        ms(p(0.5)),
-        ms(p(0.99)),
-        ms(cli),
-        ms(p(0.5)) / ms(cli)
+        "|{:-<14}|{:-<14}|{:-<16}|{:->10}|{:->10}|{:->17}|{:->17}|{:->11}|",
+        "", "", "", "", "", "", "", ""
     );
-    Ok(())
+    for row in rows {
+        let (cli50, cli99, ratio) = match &row.cli {
+            Some(cli) => (
+                ms(cli.p50),
+                ms(cli.p99),
+                format!("{:.3}×", row.keel.p50.as_secs_f64() / cli.p50.as_secs_f64()),
+            ),
+            None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
+        };
+        println!(
+            "| {:<12} | {:<12} | {:<14} | {:>8} | {:>8} | {:>15} | {:>15} | {:>9} |",
+            row.system,
+            row.size,
+            row.call,
+            ms(row.keel.p50),
+            ms(row.keel.p99),
+            cli50,
+            cli99,
+            ratio
+        );
+    }
+    println!("Target: GetStatus p50 ≤ 2 ms; admin st. = `ostree admin status` as a whole process.");
 }
 
 /// A remote with two commits of `files` files (the second changes a twentieth of them) and a
@@ -190,7 +330,7 @@ impl Fixture {
     fn fresh(&self, name: &str) -> Result<PathBuf> {
         let path = self.dir.join(name);
         if path.exists() {
-            crate::demo::remove_tree(&path)?;
+            keel_backend::demo::remove_tree(&path)?;
         }
         run_ok(
             Command::new("cp")
