@@ -178,6 +178,7 @@ pub fn config_diff(c: &ConfigDiff) -> Dict {
         .put("modified", c.modified.clone())
         .put("added", c.added.clone())
         .put("removed", c.removed.clone())
+        .put("unreadable", c.unreadable.clone())
         .build()
 }
 
@@ -329,6 +330,7 @@ pub fn parse_config_diff(d: &Dict) -> ConfigDiff {
         modified: list(d, "modified").unwrap_or_default(),
         added: list(d, "added").unwrap_or_default(),
         removed: list(d, "removed").unwrap_or_default(),
+        unreadable: list(d, "unreadable").unwrap_or_default(),
     }
 }
 
@@ -506,6 +508,7 @@ mod tests {
             modified: vec!["motd".into()],
             added: vec![],
             removed: vec!["fstab".into()],
+            unreadable: vec!["shadow".into()],
         };
         assert_eq!(parse_config_diff(&config_diff(&diff)), diff);
     }
