@@ -46,7 +46,7 @@ const LAYERED_PACKAGES_KEY: &str = "rpmostree.packages";
 /// Refs that keep layered deployments' bases alive.
 const BASE_REF_PREFIX: &str = "keel/base/";
 
-pub struct Engine {
+struct Engine {
     sysroot: ostree::Sysroot,
     path: PathBuf,
     demo: bool,
@@ -79,10 +79,6 @@ impl Engine {
             path: path.to_owned(),
             demo,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn repo(&self) -> ostree::Repo {
@@ -479,7 +475,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The libostree driver: an [`Engine`] behind a mutex, because libostree's sysroot object may move
+/// The libostree driver: an `Engine` behind a mutex, because libostree's sysroot object may move
 /// between threads but not be used from two at once. The service opens one per thread.
 pub struct OstreeDriver(Mutex<Engine>);
 
