@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub use crate::driver::Target;
-use crate::driver::{self, Cancel, CleanupSet};
+use crate::driver::{self, Cancel, CleanupSet, SystemDriver};
 use crate::error::{Error, Result};
 use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use crate::packages::PackageDiff;
@@ -248,30 +248,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
-        let cancel = &job.cancel;
-        let result = match &job.request {
-            Request::Check => system.check(&phases, cancel).map(|u| match u {
-                Some(u) => format!("{} is available", u.version.unwrap_or(u.checksum)),
-                None => "The system is up to date".to_owned(),
-            }),
-            Request::Update { download_only } => system
-                .update(*download_only, &phases, cancel)
-                .map(|o| o.message()),
-            Request::Rollback { target } => {
-                let target = (!target.is_empty()).then_some(target.as_str());
-                system.rollback(target, &phases).map(|d| d.id)
-            }
-            Request::Pin { deployment } => system.set_pinned(deployment, true).map(|d| d.id),
-            Request::Unpin { deployment } => system.set_pinned(deployment, false).map(|d| d.id),
-            Request::Remove { deployment } => {
-                system.remove(deployment, cancel).map(|b| format!("{b}"))
-            }
-            Request::Install { packages } => system.install(packages, &phases, cancel),
-            Request::Uninstall { packages } => system.uninstall(packages, &phases, cancel),
-            Request::ResetPackages => system.reset_packages(&phases, cancel),
-            Request::Cleanup(what) => system.cleanup(*what, cancel).map(|b| format!("{b}")),
-            Request::Reboot => system.reboot().map(|r| r.message()),
-        };
+        let result = perform(&*system, &job.request, &phases, &job.cancel);
         if result.is_ok() {
             progress.report(&ProgressUpdate {
                 fraction: 1.0,
@@ -280,5 +257,43 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             });
         }
         let _ = job.events.send_blocking(Event::Done(result));
+    }
+}
+
+/// Runs one mutation; on success, a sentence saying what was done.
+fn perform(
+    system: &dyn SystemDriver,
+    request: &Request,
+    phases: &Phases,
+    cancel: &Cancel,
+) -> Result<String> {
+    let freed = |bytes: u64| format!("Freed {}.", crate::format::size(bytes));
+    let layered = |_| "Packages changed; they take effect at the next boot.".to_owned();
+    match request {
+        Request::Check => system.check(phases, cancel).map(|u| match u {
+            Some(u) => format!("{} is available.", u.version.unwrap_or(u.checksum)),
+            None => "The system is up to date.".to_owned(),
+        }),
+        Request::Update { download_only } => system
+            .update(*download_only, phases, cancel)
+            .map(|o| o.message()),
+        Request::Rollback { target } => {
+            let target = (!target.is_empty()).then_some(target.as_str());
+            system
+                .rollback(target, phases)
+                .map(|d| format!("{} boots next.", driver::name(&d)))
+        }
+        Request::Pin { deployment } => system
+            .set_pinned(deployment, true)
+            .map(|d| format!("{} is pinned.", driver::name(&d))),
+        Request::Unpin { deployment } => system
+            .set_pinned(deployment, false)
+            .map(|d| format!("{} is no longer pinned.", driver::name(&d))),
+        Request::Remove { deployment } => system.remove(deployment, cancel).map(freed),
+        Request::Install { packages } => system.install(packages, phases, cancel).map(layered),
+        Request::Uninstall { packages } => system.uninstall(packages, phases, cancel).map(layered),
+        Request::ResetPackages => system.reset_packages(phases, cancel).map(layered),
+        Request::Cleanup(what) => system.cleanup(*what, cancel).map(freed),
+        Request::Reboot => system.reboot().map(|r| r.message()),
     }
 }
