@@ -384,6 +384,11 @@ fn mutations_name_deployments_by_id() {
     let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     let (success, _, message) = wait_finished(&service.transaction(&conn, &path));
     assert!(success, "{message}");
+    let said: String = service
+        .transaction(&conn, &path)
+        .get_property("Message")
+        .unwrap();
+    assert_eq!(said, "41.20261101.0 is pinned.", "a sentence, not an id");
     assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
 }
 

@@ -117,7 +117,6 @@ pub enum Restart {
 impl Restart {
     /// A sentence for people; only a simulated restart says it is one.
     pub fn message(&self) -> String {
-        let name = |d: &Deployment| d.version.clone().unwrap_or(d.short_checksum().to_owned());
         match self {
             Restart::Requested(d) => format!("Restarting the computer into {}.", name(d)),
             Restart::Simulated(d) => format!("Restarted (simulated); {} is booted.", name(d)),
@@ -129,6 +128,11 @@ impl Restart {
             Restart::Requested(d) | Restart::Simulated(d) => d,
         }
     }
+}
+
+/// A deployment as people name it: its version, else its short checksum.
+pub fn name(d: &Deployment) -> String {
+    d.version.clone().unwrap_or(d.short_checksum().to_owned())
 }
 
 /// Which deployments `cleanup` removes.
