@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
 
-use crate::i18n::{fill, gettext, ngettext};
+use crate::i18n::{fill, gettext, ngettext, plural_count};
 
 /// On D-Bus a `(sssss)`, as in `rpmostree.rpmdb.pkglist`; in JSON an object.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Type)]
@@ -243,7 +243,7 @@ impl PackageDiff {
 
     /// A one-line account such as "12 upgraded, 1 added, 1 removed", in the reader's language.
     pub fn summary(&self) -> String {
-        let n = |list: usize| u32::try_from(list).unwrap_or(u32::MAX);
+        let n = |list: usize| plural_count(list as u64);
         let (up, down) = (self.upgraded.len(), self.downgraded.len());
         let (added, removed) = (self.added.len(), self.removed.len());
         let parts: Vec<String> = [

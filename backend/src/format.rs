@@ -1,14 +1,16 @@
 //! Text for people at a terminal: sizes and times as the command line prints them.
 
+use keel_api::i18n::{fill, ngettext, plural_count};
+
 /// A size in SI units with one decimal, as GNOME shows sizes: "512 bytes", "1.5 MB".
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
     if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".to_owned()
-        } else {
-            format!("{bytes} bytes")
-        };
+        let count = plural_count(bytes);
+        return fill(
+            &ngettext("{count} byte", "{count} bytes", count),
+            &[("count", &bytes.to_string())],
+        );
     }
     let mut value = bytes as f64 / 1000.0;
     let mut unit = 0;

@@ -73,6 +73,11 @@ fn assert_german(output: &str, german: &str) {
 #[test]
 fn errors_are_german() {
     let german = German::new();
+    let err = german.fails(&["pin", "7"], 3);
+    assert_german(
+        &err,
+        "Es gibt kein Deployment „7“. Geben Sie eine Nummer von 0 bis",
+    );
     let err = german.fails(&["uninstall", "htop"], 3);
     assert_german(
         &err,

@@ -490,7 +490,7 @@ impl Engine {
                 .deployments
                 .first()
                 .cloned()
-                .ok_or_else(|| Error::NotFound("This system has no deployments.".to_owned()))
+                .ok_or_else(|| Error::NotFound(gettext("This system has no deployments.")))
                 .and_then(|next| logind::reboot().map(|()| Restart::Requested(next)));
             self.journal_restart(&before, &result);
             return result;
@@ -498,9 +498,10 @@ impl Engine {
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = (|| {
-            let first = self.deployments().into_iter().next().ok_or_else(|| {
-                Error::NotFound("This sysroot has no deployments yet.".to_owned())
-            })?;
+            let first =
+                self.deployments().into_iter().next().ok_or_else(|| {
+                    Error::NotFound(gettext("This sysroot has no deployments yet."))
+                })?;
             self.record_booted(&first)?;
             Ok(Restart::Simulated(self.status()?.deployments[0].clone()))
         })();
