@@ -86,11 +86,13 @@ fn errors_are_german() {
 }
 
 #[test]
-fn history_entries_are_german() {
+fn history_entries_and_what_the_command_line_says_are_german() {
     let german = German::new();
     let before = german.demo.status();
     let target = before.deployments[1].version.clone().unwrap();
-    german.ok(&["rollback"]);
+    let said = german.ok(&["rollback"]);
+    assert_german(&said, &format!("{target} "));
+    assert_german(&said, "wird als Nächstes gestartet.");
     let history = german.ok(&["history"]);
     assert_german(&history, &format!("{target} wird als Nächstes gestartet"));
 }
