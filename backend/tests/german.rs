@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::{Demo, text};
 
@@ -39,17 +39,19 @@ impl German {
         }
     }
 
-    /// Runs `keel-backend --sysroot … ARGS` in a German session.
-    fn run(&self, args: &[&str]) -> Output {
-        self.demo
-            .command(args)
+    /// Makes `command` run in a German session.
+    fn session<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")
             .env("LANG", "de_DE.UTF-8")
             .env("LANGUAGE", "de")
             .env("KEEL_LOCALEDIR", self.translations.path())
-            .output()
-            .unwrap()
+    }
+
+    /// Runs `keel-backend --sysroot … ARGS` in a German session.
+    fn run(&self, args: &[&str]) -> Output {
+        self.session(&mut self.demo.command(args)).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -95,4 +97,32 @@ fn history_entries_and_what_the_command_line_says_are_german() {
     assert_german(&said, "wird als Nächstes gestartet.");
     let history = german.ok(&["history"]);
     assert_german(&history, &format!("{target} wird als Nächstes gestartet"));
+}
+
+#[test]
+fn progress_phases_are_german() {
+    let german = German::new();
+    // The command line draws its progress line only on a terminal: `script` gives it one.
+    let backend = format!(
+        "'{}' --sysroot '{}' rollback",
+        common::bin(),
+        german.demo.sysroot().display()
+    );
+    let out = german
+        .session(&mut Command::new("script"))
+        .args(["--quiet", "--return", "--command", &backend, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "keel-backend rollback failed: {}",
+        text(&out)
+    );
+    let terminal = String::from_utf8_lossy(&out.stdout);
+    assert_german(
+        &terminal,
+        "Zurücksetzen: Die Startreihenfolge wird geändert",
+    );
+    assert_german(&terminal, "100 % Fertig: Zurückgesetzt");
 }
