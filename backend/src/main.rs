@@ -436,10 +436,16 @@ fn run(cli: Cli) -> Result<()> {
                     ("M", &diff.modified),
                     ("A", &diff.added),
                     ("D", &diff.removed),
+                    ("?", &diff.unreadable),
                 ] {
                     for f in files {
                         println!("{mark}    /etc/{f}");
                     }
+                }
+                if !diff.unreadable.is_empty() {
+                    println!(
+                        "? could not be compared (not readable here); run as root to compare them."
+                    );
                 }
             }
         }
