@@ -97,6 +97,7 @@ impl Client {
     pub fn connect_in_background(
         target: &Target,
     ) -> async_channel::Receiver<Result<Connected, UiError>> {
+        tracing::debug!("connecting to the backend for {}", target.to_arg());
         let (tx, rx) = async_channel::bounded(1);
         let target = target.clone();
         let on_failure = tx.clone();

@@ -33,6 +33,9 @@ def test_update_restart_rollback_pin_and_packages(demo):
             return find_all(window, "label", "Restart to use Keel Demo OS 41.20261125.0")
 
         wait_for("the update to finish", done, timeout=60, interval=0.02)
+        # Under the banner asking for a restart, the Updates row does not say the system is up to date.
+        find(window, "label", "The update is ready to use after a restart", timeout=30)
+        assert not find_all(window, "label", "The system is up to date")
         assert seen, "the progress bar was shown"
         assert all(a <= b for a, b in zip(seen, seen[1:])), f"progress went down: {seen}"
         demo.wait_versions(["41.20261125.0", "41.20261112.0", "41.20261101.0"])
@@ -244,3 +247,30 @@ def test_the_bus_starts_the_backend_where_it_is_installed(demo):
     finally:
         os.remove(service)
         subprocess.run(reload, check=True, capture_output=True)
+
+
+def test_layered_package_row_follows_the_restart_that_applies_it(demo):
+    subprocess.run([BACKEND, "--sysroot", demo.sysroot, "install", "htop"], check=True, capture_output=True)
+    with demo_window(demo) as (keel, window):
+        press(find(window, "page tab", "Packages"))
+        row = find(window, "list item", "htop", timeout=30)
+        find(row, "label", "Added at the next boot")
+        press(find(window, "button", "Restart"))
+        wait_for("the restart (simulated)", lambda: demo.status()["deployments"][0]["booted"])
+        # Same name, new state: the row says so without the list being rebuilt.
+        find(row, "label", "Layered", timeout=30)
+        assert not find_all(window, "label", "Added at the next boot")
+
+
+def test_a_second_launch_hands_over_without_connecting(demo):
+    """Only the Keel that shows windows talks to a backend: a second launch hands its request over
+    and exits, starting no backend of its own (here, for the demo of another data home)."""
+    with demo_window(demo) as (keel, window):
+        other_home = tempfile.mkdtemp(prefix="keel-e2e-other-")
+        env = {**os.environ, **demo.env, "XDG_DATA_HOME": other_home, "KEEL_LOG": "keel=debug"}
+        second = subprocess.run([KEEL_BIN, "--demo"], env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "connect" not in second.stderr, second.stderr
+        assert len(backend_names()) == 1
+        assert not os.path.exists(os.path.join(other_home, "keel", "demo")), "a backend made a demo there"
+        assert len(find_all(keel.app, "frame")) == 1
