@@ -208,13 +208,14 @@ pub fn deployment_facts(
     facts.join(" · ")
 }
 
-/// The deployment that an update made, waiting for a restart: first in boot order, pending, and
-/// of another version than the booted one (a new layer on the same version is no update).
+/// The deployment that an update made, waiting for a restart: first in boot order, pending, of
+/// another version than the booted one (a new layer on the same version is no update) and newer
+/// (a rollback boots an older one next).
 pub fn update_waiting(status: &SystemStatus) -> Option<&Deployment> {
     let next = status.deployments.first().filter(|d| d.pending)?;
     let version = |d: &Deployment| d.base_version.clone().or_else(|| d.version.clone());
     let booted = status.booted()?;
-    (version(next) != version(booted)).then_some(next)
+    (version(next) != version(booted) && next.timestamp > booted.timestamp).then_some(next)
 }
 
 /// What the Updates row says about the system (while nothing runs).
@@ -435,10 +436,13 @@ mod tests {
         assert_eq!(short_checksum("abc"), "abc");
     }
 
+    /// Versions "41.N" are made on day N.
     fn deployment(index: u32, version: &str, booted: bool, pending: bool) -> Deployment {
+        let day: u64 = version.rsplit('.').next().unwrap().parse().unwrap();
         Deployment {
             id: format!("demo-{index}"),
             index,
+            timestamp: day * 86_400,
             version: Some(version.to_owned()),
             booted,
             pending,
@@ -480,7 +484,12 @@ mod tests {
             deployment(0, "41.2", false, true),
             deployment(1, "41.2", true, false),
         ]);
-        for s in [booted_first, layered] {
+        // After a rollback the older deployment boots next: no update either.
+        let rolled_back = status(vec![
+            deployment(0, "41.1", false, true),
+            deployment(1, "41.2", true, false),
+        ]);
+        for s in [booted_first, layered, rolled_back] {
             assert_eq!(
                 update_summary(&s),
                 UpdateSummary {

@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, choose, demo_window,
-                     find, find_all, key, press, progress_value, screenshot, wait_for)
+                     find, find_all, handled_requests, key, press, progress_value, screenshot, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     with demo_window(demo) as (keel, window):
@@ -52,6 +51,8 @@ def test_update_restart_rollback_pin_and_packages(demo):
         screenshot("rollback-dialog")
         press(find(dialog, "button", "Roll Back"))
         demo.wait_versions(["41.20261112.0", "41.20261125.0", "41.20261101.0"])
+        # An older deployment booting next is no update waiting.
+        find(window, "label", "The system is up to date", timeout=30)
 
         choose(keel, window, "41.20261101.0", "Pin")
         wait_for("the pin", lambda: demo.status()["deployments"][2]["pinned"])
@@ -187,7 +188,7 @@ def test_window_opened_mid_update_shows_its_progress():
             keel.close()
         if backend and backend.poll() is None:
             backend.terminate()
-            backend.wait()
+            backend.wait(10)
         demo.stop()
 
 
@@ -220,7 +221,7 @@ def test_each_system_gets_its_own_window_and_backend(demo):
         wait_for("two backends", lambda: len(backend_names()) == 2)
         # Asking again for a system already shown raises its window instead of opening another.
         subprocess.run([KEEL_BIN, "--demo"], env=env, check=True, timeout=60)
-        time.sleep(1)
+        handled_requests()
         assert len(find_all(keel.app, "frame")) == 2
         other.stop()
 
@@ -271,6 +272,7 @@ def test_a_second_launch_hands_over_without_connecting(demo):
         second = subprocess.run([KEEL_BIN, "--demo"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
         assert "connect" not in second.stderr, second.stderr
+        handled_requests()
         assert len(backend_names()) == 1
         assert not os.path.exists(os.path.join(other_home, "keel", "demo")), "a backend made a demo there"
         assert len(find_all(keel.app, "frame")) == 1

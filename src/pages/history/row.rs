@@ -12,10 +12,7 @@ mod imp {
 
     #[derive(Default, gtk::CompositeTemplate)]
     #[template(file = "row.ui")]
-    pub struct KeelHistoryRow {
-        #[template_child]
-        pub failed_icon: TemplateChild<gtk::Image>,
-    }
+    pub struct KeelHistoryRow {}
 
     #[glib::object_subclass]
     impl ObjectSubclass for KeelHistoryRow {
@@ -50,7 +47,10 @@ impl KeelHistoryRow {
         let row: Self = glib::Object::new();
         row.set_title(&glib::markup_escape_text(&format::history_title(entry)));
         row.set_subtitle(&glib::markup_escape_text(&format::history_subtitle(entry)));
-        row.imp().failed_icon.set_visible(!entry.success);
+        // Added only when needed: an empty prefix box would still indent the title.
+        if !entry.success {
+            row.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+        }
         row
     }
 }
