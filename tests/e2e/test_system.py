@@ -4,6 +4,7 @@ real state is read with `keel-backend status --json` and `ostree admin status`."
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -158,6 +159,14 @@ def test_german(demo):
         window = keel.window()
         find(window, "label", "Das System ist aktuell", timeout=60)
         screenshot("german")
+        press(find(window, "button", "Nach Aktualisierungen suchen"))
+        press(find(window, "button", "Aktualisieren", timeout=30))
+        # The progress line is German too, typography included: "Phase – 42 %".
+        german_progress = re.compile(r".+ – \d+ %")
+        wait_for("the progress in German", lambda: [n for n in find_all(window, "label")
+                                                   if german_progress.fullmatch(n.name)], interval=0.02)
+        find(window, "label", "Die Aktualisierung ist nach einem Neustart bereit", timeout=60)
+        screenshot("german-update")
     finally:
         keel.close()
 
