@@ -154,7 +154,7 @@ impl KeelApplication {
         self.add_action_entries([quit, about, preferences, show_system]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("app.preferences", &["<Control>comma"]);
-        self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
+        self.set_accels_for_action(crate::window::Action::Refresh.name(), &["<Control>r", "F5"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
     }
 

@@ -16,6 +16,22 @@ use crate::config;
 use crate::format;
 use crate::state::KeelSystem;
 
+/// The window's actions. Their names are spelled here only (and in the window's template).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Refresh,
+    Restart,
+}
+
+impl Action {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Refresh => "win.refresh",
+            Self::Restart => "win.restart",
+        }
+    }
+}
+
 mod imp {
     use super::*;
 
@@ -45,10 +61,10 @@ mod imp {
             KeelSystem::ensure_type();
             crate::pages::ensure_types();
             klass.bind_template();
-            klass.install_action_async("win.refresh", None, |win, _, _| async move {
+            klass.install_action_async(Action::Refresh.name(), None, |win, _, _| async move {
                 win.system().refresh().await;
             });
-            klass.install_action_async("win.restart", None, |win, _, _| async move {
+            klass.install_action_async(Action::Restart.name(), None, |win, _, _| async move {
                 win.system().run(Operation::Reboot, win.upcast_ref()).await;
             });
         }
@@ -149,7 +165,7 @@ impl KeelWindow {
             #[weak(rename_to = win)]
             self,
             move |system| {
-                win.action_set_enabled("win.restart", !system.busy());
+                win.action_set_enabled(Action::Restart.name(), !system.busy());
                 win.inhibit_while(system.busy());
             }
         ));

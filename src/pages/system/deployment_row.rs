@@ -1,7 +1,7 @@
 //! `KeelDeploymentRow`: one deployment — its version, facts, badges, pin, and a menu of what can
 //! be done with it. Made once per deployment; it follows its item's properties from then on.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -31,6 +31,8 @@ mod imp {
         pub menu: gio::Menu,
         pub deployment: OnceCell<KeelDeployment>,
         pub system: OnceCell<KeelSystem>,
+        /// What it listens to on the deployment and on the system, let go of when it goes.
+        pub handlers: RefCell<Vec<(glib::Object, glib::SignalHandlerId)>>,
     }
 
     #[glib::object_subclass]
@@ -53,6 +55,12 @@ mod imp {
             self.parent_constructed();
             self.menu_button.set_menu_model(Some(&self.menu));
         }
+
+        fn dispose(&self) {
+            for (object, handler) in self.handlers.take() {
+                object.disconnect(handler);
+            }
+        }
     }
     impl WidgetImpl for KeelDeploymentRow {}
     impl ListBoxRowImpl for KeelDeploymentRow {}
@@ -73,7 +81,7 @@ impl KeelDeploymentRow {
         let _ = imp.deployment.set(deployment.clone());
         let _ = imp.system.set(system.clone());
         row.show();
-        deployment.connect_notify_local(
+        let follows = deployment.connect_notify_local(
             None,
             glib::clone!(
                 #[weak]
@@ -82,11 +90,15 @@ impl KeelDeploymentRow {
             ),
         );
         // Every title names the OS.
-        system.connect_os_name_notify(glib::clone!(
+        let names = system.connect_os_name_notify(glib::clone!(
             #[weak]
             row,
             move |_| row.show()
         ));
+        imp.handlers.replace(vec![
+            (deployment.clone().upcast(), follows),
+            (system.clone().upcast(), names),
+        ]);
         row
     }
 
