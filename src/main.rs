@@ -4,12 +4,15 @@
 //! through the `keel-backend` service (see DESIGN.md).
 
 mod application;
+#[cfg(feature = "bench")]
 mod bench;
 mod client;
 mod config;
-mod deployment;
 mod error;
-mod listdiff;
+mod feedback;
+mod format;
+mod pages;
+mod state;
 mod window;
 
 use gtk::{gio, glib, prelude::*};

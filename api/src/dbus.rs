@@ -192,7 +192,6 @@ pub struct ConfigDiffRecord {
     pub modified: Vec<String>,
     pub added: Vec<String>,
     pub removed: Vec<String>,
-    /// Files in both that could not be compared (never counted as unchanged).
     pub unreadable: Vec<String>,
 }
 
