@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Demo, HttpServer, exists};
+use common::{Demo, HttpServer, exists, ostree_on};
 
 #[test]
 fn a_new_demo_boots_version_two_with_version_three_waiting() {
@@ -443,20 +443,6 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         }
     }
     demo.assert_agrees_with_ostree();
-}
-
-/// Runs the `ostree` command on a repository.
-fn ostree_on(repo: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("ostree")
-        .arg(format!("--repo={}", repo.display()))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ostree {args:?}: {}",
-        common::text(&out)
-    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod layering;
 pub mod pkglist;
 mod usage;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -50,6 +51,8 @@ struct Engine {
     sysroot: ostree::Sysroot,
     path: PathBuf,
     demo: bool,
+    /// A remote on a local path, opened once (by URL) to ask it for its package source.
+    local_remote: RefCell<Option<(String, ostree::Repo)>>,
 }
 
 /// Holds the sysroot lock; released on drop, whatever happened.
@@ -78,6 +81,7 @@ impl Engine {
             sysroot,
             path: path.to_owned(),
             demo,
+            local_remote: RefCell::new(None),
         })
     }
 
