@@ -268,6 +268,14 @@ fn status_reads_the_system() {
         &(HashMap::from([("everything", Value::from(true))]),),
     );
     assert!(refused.unwrap_err().to_string().contains("InvalidArgument"));
+    // The package source goes away: the next status says so (nothing stale kept).
+    common::ostree_on(
+        &service.demo.remote(),
+        &["refs", "--delete", "packages/index"],
+    );
+    let capabilities =
+        Dict::try_from(self::status(&proxy)["capabilities"].try_clone().unwrap()).unwrap();
+    assert!(!get::<bool>(&capabilities, "can-layer"));
 }
 
 #[test]
