@@ -99,7 +99,7 @@ impl From<std::io::Error> for Error {
 
 pub(crate) fn needs_administrator(detail: &str) -> String {
     fill(
-        // Translators: {detail} is the system’s own (English) reason.
+        // Translators: {detail} is the system’s own reason.
         &gettext("{detail}. Changing this system needs administrator rights."),
         &[("detail", detail)],
     )
@@ -107,7 +107,7 @@ pub(crate) fn needs_administrator(detail: &str) -> String {
 
 pub(crate) fn no_space(detail: &str) -> String {
     fill(
-        // Translators: {detail} is the system’s own (English) reason; "Clean Up" is the button.
+        // Translators: {detail} is the system’s own reason; "Clean Up" is the button.
         &gettext(
             "There is not enough free disk space ({detail}). Nothing was changed: free some space (Clean Up removes old deployments), then try again.",
         ),
@@ -117,7 +117,7 @@ pub(crate) fn no_space(detail: &str) -> String {
 
 pub(crate) fn unreachable_remote(detail: &str) -> String {
     fill(
-        // Translators: {detail} is the system’s own (English) reason.
+        // Translators: {detail} is the system’s own reason.
         &gettext(
             "The update server cannot be reached ({detail}). Nothing was changed: check the network connection, then try again.",
         ),
