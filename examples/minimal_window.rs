@@ -28,7 +28,7 @@ fn main() -> glib::ExitCode {
     app.run_with_args::<&str>(&[])
 }
 
-#[path = "../src/bench.rs"]
+#[path = "../src/bench/measure.rs"]
 #[allow(dead_code)]
-mod bench;
-use bench::peak_rss_kb;
+mod measure;
+use measure::peak_rss_kb;

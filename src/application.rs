@@ -18,7 +18,8 @@ mod imp {
     #[derive(Default)]
     pub struct KeelApplication {
         pub target: RefCell<Option<Target>>,
-        /// The connection to the backend, started before GTK is (see `handle_local_options`).
+        /// The connection to the backend, started in the primary instance before GTK starts (see
+        /// `handle_local_options`), until the first window takes it.
         #[allow(clippy::type_complexity)]
         pub connection:
             RefCell<Option<(Target, async_channel::Receiver<Result<Connected, UiError>>)>>,
@@ -76,16 +77,17 @@ mod imp {
                 chosen =
                     Target::Sysroot(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
             }
-            // Connecting starts now, on its own thread, while GTK starts up.
-            let pending = Client::connect_in_background(&chosen);
-            self.connection.replace(Some((chosen.clone(), pending)));
             self.target.replace(target.map(|_| chosen.clone()));
             let app = self.obj();
             if app.register(gio::Cancellable::NONE).is_ok() && app.is_remote() {
-                // Keel is running already: it shows this system, in a window of its own.
+                // Keel is running already: it shows this system, in a window of its own. This
+                // process only hands the request over, and never talks to a backend.
                 app.activate_action("show-system", Some(&chosen.to_arg().to_variant()));
                 return std::ops::ControlFlow::Break(glib::ExitCode::SUCCESS);
             }
+            // The primary instance: connecting starts now, on its own thread, while GTK starts up.
+            let pending = Client::connect_in_background(&chosen);
+            self.connection.replace(Some((chosen.clone(), pending)));
             // Go on with the default handling (activate).
             std::ops::ControlFlow::Continue(())
         }
@@ -152,8 +154,20 @@ impl KeelApplication {
         self.add_action_entries([quit, about, preferences, show_system]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("app.preferences", &["<Control>comma"]);
-        self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
+        self.set_accels_for_action(crate::window::Action::Refresh.name(), &["<Control>r", "F5"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
+    }
+
+    /// The connection started at launch, when it was started for `target`.
+    pub fn take_connection(
+        &self,
+        target: &Target,
+    ) -> Option<async_channel::Receiver<Result<Connected, UiError>>> {
+        self.imp()
+            .connection
+            .take()
+            .filter(|(started_for, _)| started_for == target)
+            .map(|(_, pending)| pending)
     }
 
     /// Raises the window showing `target`, or opens one: each system has a window of its own.

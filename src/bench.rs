@@ -1,61 +1,83 @@
-//! Hooks for build-aux/bench-ui, active only when `KEEL_BENCH` is set: report the first frame that
-//! shows the deployments, peak memory, and the longest main-loop stall during an update.
+//! Hooks for build-aux/bench-ui, built only with the `bench` feature and active only when
+//! `KEEL_BENCH` is set: report the first frame that shows the deployments, peak memory, and the
+//! longest main-loop stall during an update.
 
-use std::cell::Cell;
+mod measure;
+
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gtk::glib;
+use gtk::prelude::*;
+
+use crate::client::Operation;
+use crate::window::KeelWindow;
+use measure::{StallMeter, peak_rss_kb};
+
+/// Watches `window` for the benchmark, when one is asked for.
+pub fn attach(window: &KeelWindow) {
+    if mode().is_none() {
+        return;
+    }
+    let deployments = window.system().deployments();
+    let handler: Rc<RefCell<Option<glib::SignalHandlerId>>> = Default::default();
+    let slot = handler.clone();
+    let win = window.downgrade();
+    let id = deployments.connect_items_changed(move |model, _, _, _| {
+        if model.n_items() == 0 {
+            return;
+        }
+        if let Some(id) = slot.take() {
+            model.disconnect(id);
+        }
+        if let Some(win) = win.upgrade() {
+            report_when_drawn(&win);
+        }
+    });
+    handler.replace(Some(id));
+}
+
+/// Reports the first frame that shows the deployments, then quits or goes on to time an update's
+/// main-loop stalls.
+fn report_when_drawn(window: &KeelWindow) {
+    let Some(clock) = window.frame_clock() else {
+        return;
+    };
+    let handler: Rc<RefCell<Option<glib::SignalHandlerId>>> = Default::default();
+    let slot = handler.clone();
+    let win = window.downgrade();
+    let id = clock.connect_after_paint(move |clock| {
+        if let Some(id) = slot.take() {
+            clock.disconnect(id);
+        }
+        println!("keel-bench ready");
+        println!("keel-bench rss-kb {}", peak_rss_kb());
+        let Some(win) = win.upgrade() else { return };
+        if mode().as_deref() == Some("update") {
+            glib::spawn_future_local(async move {
+                let system = win.system();
+                system.run(Operation::Check, win.upcast_ref()).await;
+                // Let the check's own effects (its toast's first frames) settle: the measure is
+                // of the update.
+                glib::timeout_future(Duration::from_secs(1)).await;
+                let meter = StallMeter::start();
+                system.run(Operation::Update, win.upcast_ref()).await;
+                let stall = meter.stop();
+                println!("keel-bench stall-ms {:.1}", stall.as_secs_f64() * 1000.0);
+                println!("keel-bench rss-kb {}", peak_rss_kb());
+                if let Some(app) = win.application() {
+                    app.quit();
+                }
+            });
+        } else if let Some(app) = win.application() {
+            app.quit();
+        }
+    });
+    handler.replace(Some(id));
+}
 
 /// `start` (report the first frame, quit) or `update` (then run an update, report stalls, quit).
-pub fn mode() -> Option<String> {
+fn mode() -> Option<String> {
     std::env::var("KEEL_BENCH").ok()
-}
-
-/// Peak resident memory of this process, from the kernel.
-pub fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status.lines().find_map(|line| {
-                line.strip_prefix("VmHWM:")
-                    .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
-
-/// Measures the longest gap between ticks of a 1 ms timer: how long the main loop was blocked.
-pub struct StallMeter {
-    longest: Rc<Cell<Duration>>,
-    source: Option<glib::SourceId>,
-}
-
-impl StallMeter {
-    pub fn start() -> Self {
-        let longest = Rc::new(Cell::new(Duration::ZERO));
-        let last = Cell::new(Instant::now());
-        let record = longest.clone();
-        let source = glib::timeout_add_local(Duration::from_millis(1), move || {
-            let now = Instant::now();
-            let gap = now
-                .duration_since(last.replace(now))
-                .saturating_sub(Duration::from_millis(1));
-            if gap > record.get() {
-                record.set(gap);
-            }
-            glib::ControlFlow::Continue
-        });
-        Self {
-            longest,
-            source: Some(source),
-        }
-    }
-
-    pub fn stop(mut self) -> Duration {
-        if let Some(source) = self.source.take() {
-            source.remove();
-        }
-        self.longest.get()
-    }
 }

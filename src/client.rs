@@ -98,6 +98,7 @@ impl Client {
     pub fn connect_in_background(
         target: &Target,
     ) -> async_channel::Receiver<Result<Connected, UiError>> {
+        tracing::debug!("connecting to the backend for {}", target.to_arg());
         let (tx, rx) = async_channel::bounded(1);
         let target = target.clone();
         let on_failure = tx.clone();
@@ -381,7 +382,7 @@ async fn finished_result(tx: &TransactionProxy<'_>) -> Result<String, UiError> {
 }
 
 /// A mutation the UI can ask for, with its arguments (the request; the transaction that runs it
-/// says which [`OperationKind`] it is).
+/// says which [`keel_api::Operation`] it is).
 #[derive(Clone, Debug)]
 pub enum Operation {
     Check,

@@ -17,14 +17,3 @@ pub const SCHEMA_ID: &str = "io.github.keelapp.Keel";
 pub const RESOURCE_BASE: &str = "/io/github/keelapp/Keel/";
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const GETTEXT_PACKAGE: &str = "keel";
-
-/// Where compiled translations are looked for: `KEEL_LOCALEDIR` at run time (uninstalled runs and
-/// tests), else the same variable at build time (the Flatpak sets `/app/share/locale`).
-pub fn locale_dir() -> String {
-    std::env::var("KEEL_LOCALEDIR").unwrap_or_else(|_| {
-        option_env!("KEEL_LOCALEDIR")
-            .unwrap_or("/usr/share/locale")
-            .to_owned()
-    })
-}

@@ -2,9 +2,12 @@
 //! as detail, and whether it was a cancellation (never shown as an error).
 
 use gettextrs::gettext;
+use gtk::glib;
 use keel_api::ErrorKind;
 
-#[derive(Clone, Debug)]
+/// Boxed, so the system-state object can hand it to the window in a signal.
+#[derive(Clone, Debug, glib::Boxed)]
+#[boxed_type(name = "KeelUiError")]
 pub struct UiError {
     pub title: String,
     pub detail: String,

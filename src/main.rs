@@ -4,12 +4,15 @@
 //! through the `keel-backend` service (see DESIGN.md).
 
 mod application;
+#[cfg(feature = "bench")]
 mod bench;
 mod client;
 mod config;
-mod deployment;
 mod error;
-mod listdiff;
+mod feedback;
+mod format;
+mod pages;
+mod state;
 mod window;
 
 use gtk::{gio, glib, prelude::*};
@@ -24,13 +27,9 @@ fn main() -> glib::ExitCode {
         .init();
 
     // No setlocale here: GTK's own initialisation sets the locale from the environment.
-    let locale_dir = config::locale_dir();
-    if let Err(err) = gettextrs::bindtextdomain(config::GETTEXT_PACKAGE, &locale_dir) {
-        tracing::warn!("translations unavailable from {locale_dir}: {err}");
+    if let Some(warning) = keel_api::i18n::init() {
+        tracing::warn!("{warning}");
     }
-    // Both can fail only on out-of-memory inside libc; translations are then simply missing.
-    let _ = gettextrs::bind_textdomain_codeset(config::GETTEXT_PACKAGE, "UTF-8");
-    let _ = gettextrs::textdomain(config::GETTEXT_PACKAGE);
 
     gio::resources_register_include!("keel.gresource").expect("resources are compiled in");
 

@@ -123,3 +123,29 @@ fn translations_compile_and_are_complete() {
         );
     }
 }
+
+/// The German translation of `msgid`, from po/de.po (None when it has none).
+fn german(msgid: &str) -> Option<String> {
+    let po = std::fs::read_to_string(repo_path("po/de.po")).unwrap();
+    let mut lines = po.lines();
+    let wanted = format!("msgid \"{msgid}\"");
+    lines.find(|line| *line == wanted)?;
+    let msgstr = lines.next()?.strip_prefix("msgstr ")?.trim_matches('"');
+    (!msgstr.is_empty()).then(|| msgstr.to_owned())
+}
+
+#[test]
+fn progress_text_is_one_translated_sentence() {
+    for (msgid, placeholders) in [
+        ("{phase} — {percent} %", &["{phase}", "{percent}"][..]),
+        (
+            "{phase}: {message} — {percent} %",
+            &["{phase}", "{message}", "{percent}"][..],
+        ),
+    ] {
+        let text = german(msgid).unwrap_or_else(|| panic!("po/de.po does not translate {msgid:?}"));
+        for p in placeholders {
+            assert!(text.contains(p), "{text:?} lost {p}");
+        }
+    }
+}

@@ -192,9 +192,10 @@ pub struct ConfigDiffRecord {
     pub modified: Vec<String>,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    pub unreadable: Vec<String>,
 }
 
-convert!(ConfigDiffRecord <=> ConfigDiff { modified, added, removed });
+convert!(ConfigDiffRecord <=> ConfigDiff { modified, added, removed, unreadable });
 
 /// `EstimateCleanup`'s answer.
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -444,6 +445,7 @@ mod tests {
             modified: vec!["motd".into()],
             added: vec![],
             removed: vec!["fstab".into()],
+            unreadable: vec!["shadow".into()],
         };
         assert_eq!(trip::<_, ConfigDiffRecord>(&diff), diff);
         let estimate = CleanupEstimate {

@@ -147,6 +147,10 @@ pub struct ConfigDiff {
     pub modified: Vec<String>,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Files in both that could not be compared (not readable, e.g. `/etc/shadow` for a normal
+    /// user), and folders that could not be listed: changed or not, nobody can tell.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
 }
 
 /// What a cleanup would do, worked out without doing it.

@@ -163,6 +163,12 @@ enum DemoAction {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: setlocale is unsafe only because it races with other threads using the locale; this is
+    // the first thing the process does, before any thread exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
@@ -170,6 +176,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Some(warning) = keel_api::i18n::init() {
+        tracing::warn!("{warning}");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -427,10 +436,16 @@ fn run(cli: Cli) -> Result<()> {
                     ("M", &diff.modified),
                     ("A", &diff.added),
                     ("D", &diff.removed),
+                    ("?", &diff.unreadable),
                 ] {
                     for f in files {
                         println!("{mark}    /etc/{f}");
                     }
+                }
+                if !diff.unreadable.is_empty() {
+                    println!(
+                        "? could not be compared (not readable here); run as root to compare them."
+                    );
                 }
             }
         }

@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Demo, Rng, bin, text};
+use common::{Demo, Rng, bin, stop, text};
 
 const OPERATIONS: &[&[&str]] = &[
     &["update"],
@@ -78,18 +78,8 @@ fn sigkill_at_random_moments_leaves_a_working_system() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    let seed: u64 = std::env::var("KEEL_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash test: {runs} runs, KEEL_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    eprintln!("crash test: {runs} runs");
+    let (mut rng, seed) = Rng::seeded("KEEL_CRASH_SEED", 0x6b65_656c_0001);
     let template = Demo::new();
     template.ok(&["check"]);
 
@@ -126,8 +116,7 @@ fn sigkill_at_random_moments_leaves_a_working_system() {
         if child.try_wait().unwrap().is_none() {
             killed_midway += 1;
         }
-        let _ = child.kill();
-        child.wait().unwrap();
+        stop(&mut child);
         assert_whole(
             &demo,
             &format!("run {run} ({op:?} killed after {delay:?}, seed {seed})"),

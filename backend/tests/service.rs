@@ -55,8 +55,7 @@ impl Bus {
 
 impl Drop for Bus {
     fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        common::stop(&mut self.daemon);
     }
 }
 
@@ -98,8 +97,7 @@ impl Service {
 
     fn kill_backend(&mut self) {
         if let Some(mut child) = self.backend.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            common::stop(&mut child);
         }
     }
 
@@ -602,13 +600,7 @@ fn random_and_malformed_calls_change_nothing() {
     let before = service.demo.fingerprint();
     let conn = service.connect();
     let name = service.name.as_str();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("fuzz seed {seed}");
-    let mut rng = Rng(seed);
+    let (mut rng, seed) = Rng::seeded("KEEL_FUZZ_SEED", 0x6b65_656c_0002);
     let methods = [
         "GetStatus",
         "GetDiff",
@@ -761,7 +753,7 @@ fn unregistered_idle_service_exits() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let status = backend.wait().unwrap();
+    let status = common::wait_exit(&mut backend, Duration::from_secs(60));
     assert!(status.success());
     assert!(started.elapsed() >= Duration::from_secs(2));
 }

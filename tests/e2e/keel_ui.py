@@ -203,7 +203,7 @@ class Keel:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                self.process.wait(5)
         stop_backend()
 
 
@@ -244,14 +244,42 @@ def stop_backend():
 
 
 def screenshot(name):
-    """Saves what the screen shows, trimmed to the windows on it, as target/screenshots/NAME.png."""
+    """Saves what the screen shows, trimmed to the windows on it, as target/screenshots/NAME.png:
+    once two pictures in a row agree, so the last frame has reached the X server and no animation
+    is half-way."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    time.sleep(0.3)  # let the last frame reach the X server
-    subprocess.run(
-        ["import", "-window", "root", "-trim", "+repage", f"png:{path}"], check=True
-    )
+    last = [None]
+
+    def steady():
+        picture = subprocess.run(["import", "-window", "root", "-trim", "+repage", "png:-"],
+                                 check=True, capture_output=True).stdout
+        if picture == last[0]:
+            return picture
+        last[0] = picture
+        return None
+
+    try:
+        picture = wait_for("the screen to settle", steady, timeout=3, interval=0.05)
+    except Timeout:
+        picture = last[0]  # something keeps moving (a progress bar): take the latest
+    path.write_bytes(picture)
     return path
+
+
+def app_id():
+    """Keel's application id: development builds have their own."""
+    return "io.github.keelapp.Keel.Devel" if "/debug/" in KEEL_BIN else "io.github.keelapp.Keel"
+
+
+def handled_requests():
+    """Returns once the running Keel has handled every request handed to it before this call: it
+    answers on its main loop, after what was queued ahead (such as a second launch's)."""
+    subprocess.run(
+        ["gdbus", "call", "--session", "--dest", app_id(), "--object-path", "/" + app_id().replace(".", "/"),
+         "--method", "org.gtk.Actions.DescribeAll"],
+        check=True, capture_output=True, timeout=30,
+    )
 
 
 # libadwaita's dialogs show up as one of these roles.
@@ -283,7 +311,7 @@ class Demo:
 
     def stop(self):
         self.server.terminate()
-        self.server.wait()
+        self.server.wait(10)
 
     @property
     def env(self):

@@ -6,7 +6,8 @@ import fcntl
 import os
 import re
 
-from keel_ui import DIALOG, Keel, choose, demo_window, find, find_all, label_text, press, screenshot, wait_for
+from keel_ui import (DIALOG, Keel, choose, demo_window, find, find_all, key, label_text, press, screenshot, type_text,
+                     wait_for)
 
 
 def booted_etc(demo):
@@ -118,3 +119,25 @@ def test_waits_for_another_program_that_holds_the_system(demo):
     finally:
         lock.release()
         keel.close()
+
+
+def test_add_packages_searches_names_and_summaries(demo):
+    """The Add Packages list is filtered as one types, by name and by summary; when nothing matches
+    it says so; Escape clears the search, then closes the dialog."""
+    with demo_window(demo) as (keel, window):
+        press(find(window, "page tab", "Packages"))
+        press(find(window, "button", "Add…"))
+        find(keel.app, "list item", "htop", timeout=30)
+        # The search has the focus when the dialog opens.
+        find(keel.app, "entry", "Search packages")
+        type_text("shell")
+        wait_for("the shells", lambda: sorted(n.name for n in find_all(keel.app, "list item")
+                                              if n.name in ("fish", "zsh", "htop", "tmux")) == ["fish", "zsh"])
+        key("ctrl+a")
+        type_text("no-such-package")
+        find(keel.app, "label", "No package matches “no-such-package”.")
+        screenshot("add-packages-no-match")
+        key("Escape")
+        find(keel.app, "list item", "htop")
+        key("Escape")
+        wait_for("the dialog to close", lambda: not find_all(keel.app, "list item", "htop"))

@@ -2,8 +2,6 @@
 and Space press, arrows move through menus, Escape closes. Each step also checks the real system. And
 every control, on every page and in the menus and dialogs, has a name a screen reader can say."""
 
-import time
-
 from keel_ui import (DIALOG, accessible_name, demo_window, describe, find, find_all, focused, key, move_focus_to,
                      press, screenshot, type_text, wait_for)
 
@@ -78,14 +76,19 @@ CONTROLS = ("push button", "button", "toggle button", "check box", "radio button
 
 
 def unnamed_controls(root):
-    """Controls a screen reader could only announce by their role. Counted twice, a moment apart, so
-    a menu still fading out is not taken for part of the page."""
+    """Controls a screen reader could only announce by their role. Counted until two counts in a
+    row agree, so a menu still fading out is not taken for part of the page."""
     def scan():
         return sorted(describe(n) for n in find_all(root, CONTROLS) if not accessible_name(n).strip())
-    first = scan()
-    time.sleep(0.5)
-    second = scan()
-    return [c for c in first if c in second]
+    last = [None]
+
+    def settled():
+        found = scan()
+        if found == last[0]:
+            return (found,)
+        last[0] = found
+        return None
+    return wait_for("the controls to settle", settled, timeout=10, interval=0.2)[0]
 
 
 def test_every_control_has_an_accessible_name(demo):

@@ -4,14 +4,14 @@ real state is read with `keel-backend status --json` and `ostree admin status`."
 
 import json
 import os
+import re
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, choose, demo_window,
-                     find, find_all, key, press, progress_value, screenshot, wait_for)
+                     find, find_all, handled_requests, key, press, progress_value, screenshot, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     with demo_window(demo) as (keel, window):
@@ -33,6 +33,9 @@ def test_update_restart_rollback_pin_and_packages(demo):
             return find_all(window, "label", "Restart to use Keel Demo OS 41.20261125.0")
 
         wait_for("the update to finish", done, timeout=60, interval=0.02)
+        # Under the banner asking for a restart, the Updates row does not say the system is up to date.
+        find(window, "label", "The update is ready to use after a restart", timeout=30)
+        assert not find_all(window, "label", "The system is up to date")
         assert seen, "the progress bar was shown"
         assert all(a <= b for a, b in zip(seen, seen[1:])), f"progress went down: {seen}"
         demo.wait_versions(["41.20261125.0", "41.20261112.0", "41.20261101.0"])
@@ -49,6 +52,8 @@ def test_update_restart_rollback_pin_and_packages(demo):
         screenshot("rollback-dialog")
         press(find(dialog, "button", "Roll Back"))
         demo.wait_versions(["41.20261112.0", "41.20261125.0", "41.20261101.0"])
+        # An older deployment booting next is no update waiting.
+        find(window, "label", "The system is up to date", timeout=30)
 
         choose(keel, window, "41.20261101.0", "Pin")
         wait_for("the pin", lambda: demo.status()["deployments"][2]["pinned"])
@@ -154,6 +159,14 @@ def test_german(demo):
         window = keel.window()
         find(window, "label", "Das System ist aktuell", timeout=60)
         screenshot("german")
+        press(find(window, "button", "Nach Aktualisierungen suchen"))
+        press(find(window, "button", "Aktualisieren", timeout=30))
+        # The progress line is German too, typography included: "Phase – 42 %".
+        german_progress = re.compile(r".+ – \d+ %")
+        wait_for("the progress in German", lambda: [n for n in find_all(window, "label")
+                                                   if german_progress.fullmatch(n.name)], interval=0.02)
+        find(window, "label", "Die Aktualisierung ist nach einem Neustart bereit", timeout=60)
+        screenshot("german-update")
     finally:
         keel.close()
 
@@ -184,7 +197,7 @@ def test_window_opened_mid_update_shows_its_progress():
             keel.close()
         if backend and backend.poll() is None:
             backend.terminate()
-            backend.wait()
+            backend.wait(10)
         demo.stop()
 
 
@@ -217,7 +230,7 @@ def test_each_system_gets_its_own_window_and_backend(demo):
         wait_for("two backends", lambda: len(backend_names()) == 2)
         # Asking again for a system already shown raises its window instead of opening another.
         subprocess.run([KEEL_BIN, "--demo"], env=env, check=True, timeout=60)
-        time.sleep(1)
+        handled_requests()
         assert len(find_all(keel.app, "frame")) == 2
         other.stop()
 
@@ -244,3 +257,31 @@ def test_the_bus_starts_the_backend_where_it_is_installed(demo):
     finally:
         os.remove(service)
         subprocess.run(reload, check=True, capture_output=True)
+
+
+def test_layered_package_row_follows_the_restart_that_applies_it(demo):
+    subprocess.run([BACKEND, "--sysroot", demo.sysroot, "install", "htop"], check=True, capture_output=True)
+    with demo_window(demo) as (keel, window):
+        press(find(window, "page tab", "Packages"))
+        row = find(window, "list item", "htop", timeout=30)
+        find(row, "label", "Added at the next boot")
+        press(find(window, "button", "Restart"))
+        wait_for("the restart (simulated)", lambda: demo.status()["deployments"][0]["booted"])
+        # Same name, new state: the row says so without the list being rebuilt.
+        find(row, "label", "Layered", timeout=30)
+        assert not find_all(window, "label", "Added at the next boot")
+
+
+def test_a_second_launch_hands_over_without_connecting(demo):
+    """Only the Keel that shows windows talks to a backend: a second launch hands its request over
+    and exits, starting no backend of its own (here, for the demo of another data home)."""
+    with demo_window(demo) as (keel, window):
+        other_home = tempfile.mkdtemp(prefix="keel-e2e-other-")
+        env = {**os.environ, **demo.env, "XDG_DATA_HOME": other_home, "KEEL_LOG": "keel=debug"}
+        second = subprocess.run([KEEL_BIN, "--demo"], env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "connect" not in second.stderr, second.stderr
+        handled_requests()
+        assert len(backend_names()) == 1
+        assert not os.path.exists(os.path.join(other_home, "keel", "demo")), "a backend made a demo there"
+        assert len(find_all(keel.app, "frame")) == 1

@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use keel_backend::model::SystemStatus;
 
@@ -245,9 +246,29 @@ impl HttpServer {
 
 impl Drop for HttpServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Waits for a process to exit, failing the test if it has not within `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("the process can be waited for") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills a process and reaps it; a process that survives SIGKILL for 30 s fails the test.
+pub fn stop(child: &mut Child) -> ExitStatus {
+    let _ = child.kill();
+    wait_exit(child, Duration::from_secs(30))
 }
 
 /// A small seedable generator (xorshift): randomised tests print their seed so a failure can be
@@ -255,6 +276,18 @@ impl Drop for HttpServer {
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// Seeded from the environment variable `var` when set, else from `default` — fixed, so that a
+    /// run is repeatable; the seed is printed either way.
+    pub fn seeded(var: &str, default: u64) -> (Self, u64) {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+            .max(1);
+        eprintln!("{var}={seed} (set it to replay or vary this run)");
+        (Self(seed), seed)
+    }
+
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

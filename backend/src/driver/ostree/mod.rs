@@ -48,7 +48,7 @@ const LAYERED_PACKAGES_KEY: &str = "rpmostree.packages";
 /// Refs that keep layered deployments' bases alive.
 const BASE_REF_PREFIX: &str = "keel/base/";
 
-pub struct Engine {
+struct Engine {
     sysroot: ostree::Sysroot,
     path: PathBuf,
     demo: bool,
@@ -83,10 +83,6 @@ impl Engine {
             demo,
             commits: CommitCache::default(),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn repo(&self) -> ostree::Repo {
@@ -462,7 +458,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The libostree driver: an [`Engine`] behind a mutex, because libostree's sysroot object may move
+/// The libostree driver: an `Engine` behind a mutex, because libostree's sysroot object may move
 /// between threads but not be used from two at once. The service opens one per thread.
 pub struct OstreeDriver(Mutex<Engine>);
 

@@ -96,6 +96,16 @@ impl KeelDeployment {
     }
 
     pub fn short_checksum(&self) -> String {
-        self.checksum().chars().take(10).collect()
+        crate::format::short_checksum(&self.checksum())
+    }
+
+    /// The version, or the commit when it has none.
+    pub fn name(&self) -> String {
+        let version = self.version();
+        if version.is_empty() {
+            self.short_checksum()
+        } else {
+            version
+        }
     }
 }

@@ -1,0 +1,89 @@
+//! Translations for both processes: everything a person reads — the window's labels and the
+//! backend's progress phases, history accounts and error sentences — comes from one gettext domain,
+//! so a German session reads German whichever process wrote the sentence.
+//!
+//! The backend speaks the language of the session that started it (it inherits `LANG`); the window
+//! starts it, so the two agree.
+
+pub use gettextrs::{gettext, ngettext};
+
+pub const GETTEXT_PACKAGE: &str = "keel";
+
+/// Where compiled translations are looked for: `KEEL_LOCALEDIR` at run time (uninstalled runs and
+/// tests), else the same variable at build time (the Flatpak sets `/app/share/locale`).
+pub fn locale_dir() -> String {
+    std::env::var("KEEL_LOCALEDIR").unwrap_or_else(|_| {
+        option_env!("KEEL_LOCALEDIR")
+            .unwrap_or("/usr/share/locale")
+            .to_owned()
+    })
+}
+
+/// Binds the text domain for this process; the locale must already be set from the environment (GTK
+/// does it in the window; the backend calls `setlocale` first thing). Returns a warning to log when
+/// translations are unavailable (they are then simply English).
+pub fn init() -> Option<String> {
+    let dir = locale_dir();
+    let warning = gettextrs::bindtextdomain(GETTEXT_PACKAGE, &dir)
+        .err()
+        .map(|err| format!("translations unavailable from {dir}: {err}"));
+    // Both can fail only on out-of-memory inside libc; translations are then simply missing.
+    let _ = gettextrs::bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    let _ = gettextrs::textdomain(GETTEXT_PACKAGE);
+    warning
+}
+
+/// Fills `{name}` placeholders of a translated sentence; translators may reorder them.
+///
+/// ```
+/// # use keel_api::i18n::fill;
+/// assert_eq!(fill("{what} of {size}", &[("what", "1 MB"), ("size", "2 MB")]), "1 MB of 2 MB");
+/// ```
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let named = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            values
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value, close))
+        });
+        match named {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fill_replaces_named_placeholders_in_any_order() {
+        assert_eq!(
+            fill("{b} then {a}", &[("a", "one"), ("b", "two")]),
+            "two then one"
+        );
+        assert_eq!(fill("{a}{a}", &[("a", "x")]), "xx");
+    }
+
+    #[test]
+    fn fill_keeps_unknown_braces_and_non_ascii() {
+        assert_eq!(fill("{x} — {y", &[("y", "?")]), "{x} — {y");
+        assert_eq!(fill("«{n}»", &[("n", "Größe")]), "«Größe»");
+        assert_eq!(fill("{n} {", &[("n", "1")]), "1 {");
+    }
+}

@@ -1,0 +1,99 @@
+//! `KeelUpdateRow`: what the Updates group says first — an update on the server, one waiting for
+//! a restart, or that the system is up to date — and what runs while a check or an update does.
+
+use std::cell::OnceCell;
+
+use adw::prelude::*;
+use adw::subclass::prelude::*;
+use gettextrs::gettext;
+use gtk::glib;
+use keel_api::Operation;
+
+use crate::format;
+use crate::state::KeelSystem;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, gtk::CompositeTemplate)]
+    #[template(file = "update_row.ui")]
+    pub struct KeelUpdateRow {
+        #[template_child]
+        pub update_button: TemplateChild<gtk::Button>,
+        pub system: OnceCell<KeelSystem>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for KeelUpdateRow {
+        const NAME: &'static str = "KeelUpdateRow";
+        type Type = super::KeelUpdateRow;
+        type ParentType = adw::ActionRow;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for KeelUpdateRow {}
+    impl WidgetImpl for KeelUpdateRow {}
+    impl ListBoxRowImpl for KeelUpdateRow {}
+    impl PreferencesRowImpl for KeelUpdateRow {}
+    impl ActionRowImpl for KeelUpdateRow {}
+}
+
+glib::wrapper! {
+    pub struct KeelUpdateRow(ObjectSubclass<imp::KeelUpdateRow>)
+        @extends adw::ActionRow, adw::PreferencesRow, gtk::ListBoxRow, gtk::Widget,
+        @implements gtk::Accessible, gtk::Actionable, gtk::Buildable, gtk::ConstraintTarget;
+}
+
+impl KeelUpdateRow {
+    /// Follows `system` from now on.
+    pub fn set_system(&self, system: &KeelSystem) {
+        if self.imp().system.set(system.clone()).is_err() {
+            return;
+        }
+        let row = self.downgrade();
+        let show = move |_: &KeelSystem| {
+            if let Some(row) = row.upgrade() {
+                row.show();
+            }
+        };
+        system.connect_status_changed(show.clone());
+        system.connect_running_operation_notify(show.clone());
+        system.connect_unavailable_notify(show.clone());
+        show(system);
+    }
+
+    fn show(&self) {
+        let Some(system) = self.imp().system.get() else {
+            return;
+        };
+        // While a check or an update runs, the row says so (its usual text may no longer hold).
+        let running = match system.running() {
+            Some(Operation::Check) => Some(gettext("Checking for updates…")),
+            Some(Operation::Download) => Some(gettext("Downloading the update…")),
+            Some(Operation::Update) => Some(gettext("Updating…")),
+            _ => None,
+        };
+        if let Some(title) = running {
+            self.set_title(&title);
+            return;
+        }
+        match system.with_status(|s| (format::update_summary(s), s.cached_update.is_some())) {
+            Some((summary, available)) => {
+                self.set_title(&summary.title);
+                self.set_subtitle(&summary.subtitle);
+                self.imp().update_button.set_visible(available);
+            }
+            None if system.unavailable() => {
+                self.set_title(&gettext("Keel’s backend is not available"));
+            }
+            None => self.set_title(&gettext("Connecting to the backend…")),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Running transactions: starting one, following its progress to the end, cancelling it, and
+//! waiting for another program that holds the system. Methods of `KeelSystem`.
+
+use std::time::{Duration, Instant};
+
+use gettextrs::gettext;
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use zbus::zvariant::OwnedObjectPath;
+
+use super::KeelSystem;
+use crate::client::{Operation, Progress};
+use crate::error::UiError;
+use crate::format;
+
+impl KeelSystem {
+    /// Runs one operation as a transaction, with progress, and reports how it ended. When something
+    /// else is changing the system, offers (in a dialog over `parent`) to wait: for Keel's own
+    /// running transaction, or, when another program holds the sysroot, by trying again every
+    /// second until it lets go.
+    pub async fn run(&self, op: Operation, parent: &gtk::Widget) {
+        let Some(client) = self.client() else { return };
+        let imp = self.imp();
+        let mut waiting = false;
+        loop {
+            if waiting {
+                self.set_busy(true);
+                self.set_string(
+                    &imp.progress_text,
+                    &gettext("Waiting for the other program to finish…"),
+                    "progress-text",
+                );
+                glib::timeout_future(Duration::from_secs(1)).await;
+                if imp.wait_cancelled.take() {
+                    self.set_busy(false);
+                    self.toast(&gettext("Stopped waiting; nothing was changed"));
+                    return;
+                }
+            }
+            let result = match client.start(op.clone()).await {
+                Ok(path) => self.track(path).await,
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(_) => break,
+                Err(err) if err.is_busy() => {
+                    if !waiting {
+                        if !crate::feedback::offer_to_wait(parent, &err).await {
+                            return;
+                        }
+                        waiting = true;
+                        imp.wait_cancelled.set(false);
+                    }
+                    if let Some(active) = client.active_transaction().await {
+                        self.follow(active).await;
+                    }
+                }
+                Err(err) => {
+                    if waiting {
+                        self.set_busy(false);
+                    }
+                    self.report_failure(&err);
+                    return;
+                }
+            }
+        }
+        let text = match op {
+            Operation::Check => format::check_result(
+                self.with_status(|s| s.cached_update.is_some())
+                    .unwrap_or(false),
+            ),
+            _ => format::success_message(&op),
+        };
+        self.toast(&text);
+    }
+
+    /// Follows a transaction that is already running (started by another window, or before Keel
+    /// was opened) and reports a failure.
+    pub(super) async fn follow(&self, path: OwnedObjectPath) {
+        if let Err(err) = self.track(path).await {
+            self.report_failure(&err);
+        }
+    }
+
+    /// Shows a transaction's progress until it ends, then reads the system again.
+    async fn track(&self, path: OwnedObjectPath) -> Result<String, UiError> {
+        let Some(client) = self.client() else {
+            return Err(UiError::new(
+                gettext("Keel cannot reach its backend"),
+                String::new(),
+            ));
+        };
+        let imp = self.imp();
+        imp.running.replace(Some(path.clone()));
+        self.set_busy(true);
+        if let Some(operation) = client.operation(path.clone()).await {
+            self.set_string(
+                &imp.running_operation,
+                operation.as_str(),
+                "running-operation",
+            );
+        }
+        let system = self.downgrade();
+        let result = client
+            .follow(path, move |p: Progress| {
+                if let Some(system) = system.upgrade() {
+                    system.show_progress(&p);
+                }
+            })
+            .await;
+        imp.running.replace(None);
+        self.set_busy(false);
+        self.refresh().await;
+        // Cleared after the read: what the Updates row says next is the fresh status.
+        self.set_string(&imp.running_operation, "", "running-operation");
+        result
+    }
+
+    /// A cancellation is no error: a toast says nothing changed; anything else is reported.
+    fn report_failure(&self, err: &UiError) {
+        if err.is_cancelled() {
+            self.toast(&gettext("Cancelled; nothing was changed"));
+        } else {
+            self.report(err);
+        }
+    }
+
+    /// The fraction follows every report. The text changes with each new phase, and otherwise at
+    /// most four times a second: a new text re-lays out the page, and nobody reads faster.
+    fn show_progress(&self, p: &Progress) {
+        let imp = self.imp();
+        if imp.progress_fraction.replace(p.fraction) != p.fraction {
+            self.notify_progress_fraction();
+        }
+        let now = Instant::now();
+        let new_phase = *imp.progress_phase.borrow() != p.phase;
+        let due = imp
+            .progress_text_at
+            .get()
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_millis(250));
+        if !(new_phase || due || p.fraction >= 1.0) {
+            return;
+        }
+        imp.progress_phase.replace(p.phase.clone());
+        imp.progress_text_at.set(Some(now));
+        let text = format::progress_text(&p.phase, &p.message, p.fraction);
+        self.set_string(&imp.progress_text, &text, "progress-text");
+    }
+
+    fn set_busy(&self, busy: bool) {
+        let imp = self.imp();
+        if busy {
+            imp.progress_phase.take();
+            imp.progress_text_at.set(None);
+            imp.progress_fraction.set(0.0);
+            self.notify_progress_fraction();
+            self.set_string(&imp.progress_text, &gettext("Starting…"), "progress-text");
+        }
+        self.set_bool(&imp.busy, busy, "busy");
+    }
+
+    /// Cancels the running transaction, or stops waiting for another program to finish.
+    pub async fn cancel(&self) {
+        let running = self.imp().running.borrow().clone();
+        let (Some(client), Some(path)) = (self.client(), running) else {
+            self.imp().wait_cancelled.set(true);
+            return;
+        };
+        if let Err(err) = client.cancel(path).await {
+            self.report(&err);
+        }
+    }
+}
