@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use keel_backend::demo;
 use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
 use keel_backend::format;
-use keel_backend::model::{Deployment, SystemStatus, Update};
+use keel_backend::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
 use keel_backend::progress::{Phases, Progress, ProgressUpdate};
 use keel_backend::{Error, Result};
@@ -301,18 +301,52 @@ fn run(cli: Cli) -> Result<()> {
         );
     }
     let system = open(&cli.target)?;
+    act(&*system, cli.command)
+}
+
+/// Runs a command on the system: reads here, changes in [`change`].
+fn act(system: &dyn SystemDriver, command: Command) -> Result<()> {
+    match command {
+        Command::Status { json } => show(json, &system.status()?, print_status),
+        Command::Packages { json } => show(json, &system.available_packages()?, |packages| {
+            for p in packages {
+                println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
+            }
+        }),
+        Command::DbList { deployment, json } => {
+            show(json, &system.packages(&deployment)?, |packages| {
+                for p in packages {
+                    println!("{}", p.nevra());
+                }
+            })
+        }
+        Command::Diff { from, to, json } => show(json, &system.diff(&from, &to)?, print_diff),
+        Command::ConfigDiff { deployment, json } => show(
+            json,
+            &system.config_diff(deployment.as_deref().unwrap_or("booted"))?,
+            print_config_diff,
+        ),
+        Command::History { json } => show(json, &system.history()?, |h| print_history(h)),
+        other => change(system, other)?,
+    }
+    Ok(())
+}
+
+/// Prints `value` as JSON, or as text for people.
+fn show<T: serde::Serialize>(json: bool, value: &T, text: impl Fn(&T)) {
+    if json {
+        print_json(value);
+    } else {
+        text(value);
+    }
+}
+
+/// Runs a command that changes the system.
+fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
     let phases = Phases::new(Arc::new(Terminal::new()));
     // A terminal cancels with Ctrl+C, which ends the process; nothing else asks.
     let cancel = Cancel::default();
-    match cli.command {
-        Command::Status { json } => {
-            let status = system.status()?;
-            if json {
-                print_json(&status);
-            } else {
-                print_status(&status);
-            }
-        }
+    match command {
         Command::Check => match system.check(&phases, &cancel)? {
             Some(update) => print_update(&update),
             None => println!("No update available."),
@@ -335,20 +369,20 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Rollback { deployment } => {
-            let id = deployment.map(|spec| id_of(&*system, &spec)).transpose()?;
+            let id = deployment.map(|spec| id_of(system, &spec)).transpose()?;
             let d = system.rollback(id.as_deref(), &phases)?;
             println!("{} boots next.", describe(&d));
         }
         Command::Pin { deployment } => {
-            let d = system.set_pinned(&id_of(&*system, &deployment)?, true)?;
+            let d = system.set_pinned(&id_of(system, &deployment)?, true)?;
             println!("Pinned {}.", describe(&d));
         }
         Command::Unpin { deployment } => {
-            let d = system.set_pinned(&id_of(&*system, &deployment)?, false)?;
+            let d = system.set_pinned(&id_of(system, &deployment)?, false)?;
             println!("Unpinned {}.", describe(&d));
         }
         Command::Remove { deployment } => {
-            let freed = system.remove(&id_of(&*system, &deployment)?, &cancel)?;
+            let freed = system.remove(&id_of(system, &deployment)?, &cancel)?;
             println!("Removed; freed {}.", format::size(freed));
         }
         Command::Install { packages } => {
@@ -369,115 +403,30 @@ fn run(cli: Cli) -> Result<()> {
             system.reset_packages(&phases, &cancel)?;
             println!("All layered packages removed; this takes effect at the next boot.");
         }
-        Command::Packages { json } => {
-            let packages = system.available_packages()?;
-            if json {
-                print_json(&packages);
-            } else {
-                for p in packages {
-                    println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
-                }
-            }
-        }
-        Command::DbList { deployment, json } => {
-            let packages = system.packages(&deployment)?;
-            if json {
-                print_json(&packages);
-            } else {
-                for p in packages {
-                    println!("{}", p.nevra());
-                }
-            }
-        }
         Command::Cleanup {
             pending,
             rollback,
             repo,
             dry_run,
-        } => {
-            let what = if pending || rollback || repo {
-                CleanupSet {
-                    pending,
-                    rollback,
-                    repo,
-                }
-            } else {
-                CleanupSet {
-                    pending: true,
-                    rollback: true,
-                    repo: true,
-                }
-            };
-            if dry_run {
-                let estimate = system.cleanup_estimate(what)?;
-                for id in &estimate.deployments {
-                    println!("would remove {id}");
-                }
-                println!("would free {}", format::size(estimate.bytes));
-                return Ok(());
-            }
-            let freed = system.cleanup(what, &cancel)?;
-            println!("Cleaned up; freed {}.", format::size(freed));
-        }
-        Command::Diff { from, to, json } => {
-            let diff = system.diff(&from, &to)?;
-            if json {
-                print_json(&diff);
-            } else {
-                print_diff(&diff);
-            }
-        }
-        Command::ConfigDiff { deployment, json } => {
-            let diff = system.config_diff(deployment.as_deref().unwrap_or("booted"))?;
-            if json {
-                print_json(&diff);
-            } else {
-                for (mark, files) in [
-                    ("M", &diff.modified),
-                    ("A", &diff.added),
-                    ("D", &diff.removed),
-                    ("?", &diff.unreadable),
-                ] {
-                    for f in files {
-                        println!("{mark}    /etc/{f}");
-                    }
-                }
-                if !diff.unreadable.is_empty() {
-                    println!(
-                        "? could not be compared (not readable here); run as root to compare them."
-                    );
-                }
-            }
-        }
-        Command::History { json } => {
-            let history = system.history()?;
-            if json {
-                print_json(&history);
-            } else {
-                for e in history {
-                    let versions = match (&e.from_version, &e.to_version) {
-                        (Some(a), Some(b)) => format!(" {a} → {b}"),
-                        (Some(a), None) => format!(" on {a}"),
-                        _ => String::new(),
-                    };
-                    let result = if e.success { "ok" } else { "FAILED" };
-                    println!(
-                        "{}  {:<14} {result}{versions}: {}",
-                        format::iso_time(e.time),
-                        e.operation,
-                        e.message
-                    );
-                }
-            }
-        }
-        Command::Reboot => {
-            println!("{}", system.reboot()?.message());
+        } => cleanup(
+            system,
+            cleanup_set(pending, rollback, repo),
+            dry_run,
+            &cancel,
+        )?,
+        Command::Reboot => println!("{}", system.reboot()?.message()),
+        Command::Status { .. }
+        | Command::Packages { .. }
+        | Command::Diff { .. }
+        | Command::ConfigDiff { .. }
+        | Command::DbList { .. }
+        | Command::History { .. }
+        | Command::Serve { .. }
+        | Command::BusName => {
+            unreachable!("handled by act and run")
         }
         #[cfg(feature = "demo")]
-        Command::Demo { .. } => unreachable!("handled above"),
-        Command::Serve { .. } | Command::BusName => {
-            unreachable!("handled above")
-        }
+        Command::Demo { .. } => unreachable!("handled by run"),
     }
     Ok(())
 }
@@ -486,6 +435,68 @@ fn run(cli: Cli) -> Result<()> {
 /// mutations name it by id, so it is the deployment the person saw even if the order changes.
 fn id_of(system: &dyn SystemDriver, spec: &str) -> Result<String> {
     Ok(driver::resolve(&system.status()?, spec)?.id.clone())
+}
+
+/// The deployments and repository objects to clean up: those named, or all of them.
+fn cleanup_set(pending: bool, rollback: bool, repo: bool) -> CleanupSet {
+    let all = !(pending || rollback || repo);
+    CleanupSet {
+        pending: pending || all,
+        rollback: rollback || all,
+        repo: repo || all,
+    }
+}
+
+fn cleanup(
+    system: &dyn SystemDriver,
+    what: CleanupSet,
+    dry_run: bool,
+    cancel: &Cancel,
+) -> Result<()> {
+    if dry_run {
+        let estimate = system.cleanup_estimate(what)?;
+        for id in &estimate.deployments {
+            println!("would remove {id}");
+        }
+        println!("would free {}", format::size(estimate.bytes));
+        return Ok(());
+    }
+    let freed = system.cleanup(what, cancel)?;
+    println!("Cleaned up; freed {}.", format::size(freed));
+    Ok(())
+}
+
+fn print_config_diff(diff: &ConfigDiff) {
+    for (mark, files) in [
+        ("M", &diff.modified),
+        ("A", &diff.added),
+        ("D", &diff.removed),
+        ("?", &diff.unreadable),
+    ] {
+        for f in files {
+            println!("{mark}    /etc/{f}");
+        }
+    }
+    if !diff.unreadable.is_empty() {
+        println!("? could not be compared (not readable here); run as root to compare them.");
+    }
+}
+
+fn print_history(history: &[HistoryEntry]) {
+    for e in history {
+        let versions = match (&e.from_version, &e.to_version) {
+            (Some(a), Some(b)) => format!(" {a} → {b}"),
+            (Some(a), None) => format!(" on {a}"),
+            _ => String::new(),
+        };
+        let result = if e.success { "ok" } else { "FAILED" };
+        println!(
+            "{}  {:<14} {result}{versions}: {}",
+            format::iso_time(e.time),
+            e.operation,
+            e.message
+        );
+    }
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Demo, HttpServer, exists};
+use common::{Demo, HttpServer, exists, ostree_on};
 use keel_backend::packages::Package;
 
 #[test]
@@ -442,20 +442,6 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
         }
     }
     demo.assert_agrees_with_ostree();
-}
-
-/// Runs the `ostree` command on a repository.
-fn ostree_on(repo: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("ostree")
-        .arg(format!("--repo={}", repo.display()))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ostree {args:?}: {}",
-        common::text(&out)
-    );
 }
 
 #[test]

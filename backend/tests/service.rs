@@ -268,6 +268,14 @@ fn status_reads_the_system() {
         &(HashMap::from([("everything", Value::from(true))]),),
     );
     assert!(refused.unwrap_err().to_string().contains("InvalidArgument"));
+    // The package source goes away: the next status says so (nothing stale kept).
+    common::ostree_on(
+        &service.demo.remote(),
+        &["refs", "--delete", "packages/index"],
+    );
+    let capabilities =
+        Dict::try_from(self::status(&proxy)["capabilities"].try_clone().unwrap()).unwrap();
+    assert!(!get::<bool>(&capabilities, "can-layer"));
 }
 
 #[test]
@@ -384,6 +392,11 @@ fn mutations_name_deployments_by_id() {
     let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     let (success, _, message) = wait_finished(&service.transaction(&conn, &path));
     assert!(success, "{message}");
+    let said: String = service
+        .transaction(&conn, &path)
+        .get_property("Message")
+        .unwrap();
+    assert_eq!(said, "41.20261101.0 is pinned.", "a sentence, not an id");
     assert!(get::<bool>(&deployments(&status(&proxy))[1], "pinned"));
 }
 

@@ -117,7 +117,6 @@ pub enum Restart {
 impl Restart {
     /// A sentence for people; only a simulated restart says it is one.
     pub fn message(&self) -> String {
-        let name = |d: &Deployment| d.version.clone().unwrap_or(d.short_checksum().to_owned());
         match self {
             Restart::Requested(d) => format!("Restarting the computer into {}.", name(d)),
             Restart::Simulated(d) => format!("Restarted (simulated); {} is booted.", name(d)),
@@ -129,6 +128,11 @@ impl Restart {
             Restart::Requested(d) | Restart::Simulated(d) => d,
         }
     }
+}
+
+/// A deployment as people name it: its version, else its short checksum.
+pub fn name(d: &Deployment) -> String {
+    d.version.clone().unwrap_or(d.short_checksum().to_owned())
 }
 
 /// Which deployments `cleanup` removes.
@@ -154,9 +158,13 @@ struct CancelState {
 
 impl Cancel {
     pub fn cancel(&self) {
-        let mut hooks = self.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
-        self.0.cancelled.store(true, Ordering::SeqCst);
-        for hook in std::mem::take(&mut *hooks) {
+        let hooks = {
+            let mut hooks = self.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
+            self.0.cancelled.store(true, Ordering::SeqCst);
+            std::mem::take(&mut *hooks)
+        };
+        // Outside the lock: a hook may itself ask this Cancel something.
+        for hook in hooks {
             hook();
         }
     }
@@ -218,6 +226,21 @@ pub fn rollback_target(status: &SystemStatus) -> Option<&Deployment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cancel_reaches_hooks_added_before_and_after() {
+        let cancel = Cancel::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let before = tx.clone();
+        cancel.on_cancel(move || before.send("before").unwrap());
+        assert!(rx.try_recv().is_err(), "nothing runs before the cancel");
+        let asks = cancel.clone();
+        cancel.on_cancel(move || assert!(asks.is_cancelled()));
+        cancel.cancel();
+        assert_eq!(rx.try_recv(), Ok("before"));
+        cancel.on_cancel(move || tx.send("after").unwrap());
+        assert_eq!(rx.try_recv(), Ok("after"), "a late hook runs at once");
+    }
 
     #[test]
     fn only_a_simulated_restart_says_so() {

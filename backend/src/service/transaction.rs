@@ -144,7 +144,9 @@ async fn finish(
             Err(_) => TransactionState::Failed,
         };
         if success {
+            // Late clients read what was done from the last message.
             t.fraction = 1.0;
+            t.message = message.clone();
         }
         t.error_name = name.clone();
         t.error_message = if success {
@@ -154,6 +156,7 @@ async fn finish(
         };
         t.state_changed(&emitter).await?;
         t.fraction_changed(&emitter).await?;
+        t.message_changed(&emitter).await?;
     }
     // The active transaction is cleared before Finished goes out: a client reacting to it may
     // start the next one at once.

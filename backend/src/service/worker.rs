@@ -8,9 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub use crate::driver::Target;
-use crate::driver::{self, Cancel, CleanupSet};
+use crate::driver::{self, Cancel, CleanupSet, SystemDriver};
 use crate::error::{Error, Result};
-use crate::format;
 use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use crate::packages::{Package, PackageDiff};
 use crate::progress::{Phases, Progress, ProgressUpdate};
@@ -237,44 +236,7 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
-        let cancel = &job.cancel;
-        let result = match &job.request {
-            Request::Check => system.check(&phases, cancel).map(|u| match u {
-                Some(u) => format!("Version {} is available.", u.version.unwrap_or(u.checksum)),
-                None => "The system is up to date.".to_owned(),
-            }),
-            Request::Update { download_only } => system
-                .update(*download_only, &phases, cancel)
-                .map(|o| o.message()),
-            Request::Rollback { target } => {
-                let target = (!target.is_empty()).then_some(target.as_str());
-                system
-                    .rollback(target, &phases)
-                    .map(|d| format!("{} boots next.", d.id))
-            }
-            Request::Pin { deployment } => system
-                .set_pinned(deployment, true)
-                .map(|d| format!("Pinned {}.", d.id)),
-            Request::Unpin { deployment } => system
-                .set_pinned(deployment, false)
-                .map(|d| format!("Unpinned {}.", d.id)),
-            Request::Remove { deployment } => system
-                .remove(deployment, cancel)
-                .map(|b| format!("Removed {deployment}; freed {}.", format::size(b))),
-            Request::Install { packages } => system
-                .install(packages, &phases, cancel)
-                .map(|id| format!("Layered {} in {id}; it boots next.", packages.join(", "))),
-            Request::Uninstall { packages } => system
-                .uninstall(packages, &phases, cancel)
-                .map(|id| format!("Removed {} in {id}; it boots next.", packages.join(", "))),
-            Request::ResetPackages => system
-                .reset_packages(&phases, cancel)
-                .map(|id| format!("Removed every layered package in {id}; it boots next.")),
-            Request::Cleanup(what) => system
-                .cleanup(*what, cancel)
-                .map(|b| format!("Cleaned up; freed {}.", format::size(b))),
-            Request::Reboot => system.reboot().map(|r| r.message()),
-        };
+        let result = perform(&*system, &job.request, &phases, &job.cancel);
         if result.is_ok() {
             progress.report(&ProgressUpdate {
                 fraction: 1.0,
@@ -283,5 +245,43 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
             });
         }
         let _ = job.events.send_blocking(Event::Done(result));
+    }
+}
+
+/// Runs one mutation; on success, a sentence saying what was done.
+fn perform(
+    system: &dyn SystemDriver,
+    request: &Request,
+    phases: &Phases,
+    cancel: &Cancel,
+) -> Result<String> {
+    let freed = |bytes: u64| format!("Freed {}.", crate::format::size(bytes));
+    let layered = |_| "Packages changed; they take effect at the next boot.".to_owned();
+    match request {
+        Request::Check => system.check(phases, cancel).map(|u| match u {
+            Some(u) => format!("{} is available.", u.version.unwrap_or(u.checksum)),
+            None => "The system is up to date.".to_owned(),
+        }),
+        Request::Update { download_only } => system
+            .update(*download_only, phases, cancel)
+            .map(|o| o.message()),
+        Request::Rollback { target } => {
+            let target = (!target.is_empty()).then_some(target.as_str());
+            system
+                .rollback(target, phases)
+                .map(|d| format!("{} boots next.", driver::name(&d)))
+        }
+        Request::Pin { deployment } => system
+            .set_pinned(deployment, true)
+            .map(|d| format!("{} is pinned.", driver::name(&d))),
+        Request::Unpin { deployment } => system
+            .set_pinned(deployment, false)
+            .map(|d| format!("{} is no longer pinned.", driver::name(&d))),
+        Request::Remove { deployment } => system.remove(deployment, cancel).map(freed),
+        Request::Install { packages } => system.install(packages, phases, cancel).map(layered),
+        Request::Uninstall { packages } => system.uninstall(packages, phases, cancel).map(layered),
+        Request::ResetPackages => system.reset_packages(phases, cancel).map(layered),
+        Request::Cleanup(what) => system.cleanup(*what, cancel).map(freed),
+        Request::Reboot => system.reboot().map(|r| r.message()),
     }
 }

@@ -299,3 +299,13 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// Runs the `ostree` command on a repository; it must succeed.
+pub fn ostree_on(repo: &Path, args: &[&str]) {
+    let out = Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ostree {args:?}: {}", text(&out));
+}

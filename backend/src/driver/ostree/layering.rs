@@ -35,13 +35,20 @@ impl Engine {
             .unwrap_or_default();
         let has_index =
             |repo: &ostree::Repo, rev: &str| matches!(repo.resolve_rev(rev, true), Ok(Some(_)));
-        match url.strip_prefix("file://") {
-            Some(path) => {
-                let source = ostree::Repo::new_for_path(path);
-                source.open(gio::Cancellable::NONE).is_ok() && has_index(&source, PACKAGE_INDEX_REF)
+        let Some(path) = url.strip_prefix("file://") else {
+            return has_index(repo, &format!("{remote}:{PACKAGE_INDEX_REF}"));
+        };
+        let mut cached = self.local_remote.borrow_mut();
+        if cached.as_ref().is_none_or(|(opened, _)| *opened != url) {
+            let source = ostree::Repo::new_for_path(path);
+            if source.open(gio::Cancellable::NONE).is_err() {
+                return false;
             }
-            None => has_index(repo, &format!("{remote}:{PACKAGE_INDEX_REF}")),
+            *cached = Some((url.clone(), source));
         }
+        cached
+            .as_ref()
+            .is_some_and(|(_, source)| has_index(source, PACKAGE_INDEX_REF))
     }
 
     /// Brings the local copy of the package source's index up to date after the remote answered a

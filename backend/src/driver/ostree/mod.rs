@@ -16,6 +16,7 @@ mod layering;
 pub mod pkglist;
 mod usage;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -53,6 +54,8 @@ struct Engine {
     path: PathBuf,
     demo: bool,
     commits: CommitCache,
+    /// A remote on a local path, opened once (by URL) to ask it for its package source.
+    local_remote: RefCell<Option<(String, ostree::Repo)>>,
 }
 
 /// Holds the sysroot lock; released on drop, whatever happened.
@@ -82,6 +85,7 @@ impl Engine {
             path: path.to_owned(),
             demo,
             commits: CommitCache::default(),
+            local_remote: RefCell::new(None),
         })
     }
 
