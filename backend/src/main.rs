@@ -313,13 +313,6 @@ fn act(system: &dyn SystemDriver, command: Command) -> Result<()> {
                 println!("{:<16} {:<22} {}", p.name, p.evr, p.summary);
             }
         }),
-        Command::Diff { from, to, json } => show(json, &system.diff(&from, &to)?, print_diff),
-        Command::ConfigDiff { deployment, json } => show(
-            json,
-            &system.config_diff(deployment.as_deref().unwrap_or("booted"))?,
-            print_config_diff,
-        ),
-        Command::History { json } => show(json, &system.history()?, |h| print_history(h)),
         Command::DbList { deployment, json } => {
             show(json, &system.packages(&deployment)?, |packages| {
                 for p in packages {
@@ -327,6 +320,13 @@ fn act(system: &dyn SystemDriver, command: Command) -> Result<()> {
                 }
             })
         }
+        Command::Diff { from, to, json } => show(json, &system.diff(&from, &to)?, print_diff),
+        Command::ConfigDiff { deployment, json } => show(
+            json,
+            &system.config_diff(deployment.as_deref().unwrap_or("booted"))?,
+            print_config_diff,
+        ),
+        Command::History { json } => show(json, &system.history()?, |h| print_history(h)),
         other => change(system, other)?,
     }
     Ok(())
@@ -419,8 +419,8 @@ fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
         | Command::Packages { .. }
         | Command::Diff { .. }
         | Command::ConfigDiff { .. }
-        | Command::History { .. }
         | Command::DbList { .. }
+        | Command::History { .. }
         | Command::Serve { .. }
         | Command::BusName => {
             unreachable!("handled by act and run")
