@@ -433,18 +433,18 @@ fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
             &cancel,
         )?,
         Command::Reboot => println!("{}", system.reboot()?.message()),
-        #[cfg(feature = "demo")]
-        Command::Demo { .. } => unreachable!("handled by run"),
         Command::Status { .. }
         | Command::Packages { .. }
-        | Command::DbList { .. }
         | Command::Diff { .. }
         | Command::ConfigDiff { .. }
+        | Command::DbList { .. }
         | Command::History { .. }
         | Command::Serve { .. }
         | Command::BusName => {
             unreachable!("handled by act and run")
         }
+        #[cfg(feature = "demo")]
+        Command::Demo { .. } => unreachable!("handled by run"),
     }
     Ok(())
 }

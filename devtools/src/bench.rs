@@ -74,11 +74,22 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
     );
     let scale_dir = scratch.join("fedora-scale");
     let scale_sysroot = scale::make(&scale_dir, scale)?;
+    let update_dir = scratch.join("fedora-scale-update");
+    let update_sysroot = scale::make(
+        &update_dir,
+        Scale {
+            waiting_update: true,
+            ..scale
+        },
+    )?;
     let mut rows = dbus_rows("demo", &keel_backend::demo::sysroot_dir(&demo))?;
     rows.extend(dbus_rows("Fedora scale", &scale_sysroot)?);
+    rows.extend(dbus_rows("+ update", &update_sysroot)?);
     keel_backend::demo::remove_tree(&demo)?;
-    keel_backend::demo::remove_tree(&scale_sysroot)?;
-    std::fs::remove_dir_all(&scale_dir)?;
+    for (dir, sysroot) in [(scale_dir, scale_sysroot), (update_dir, update_sysroot)] {
+        keel_backend::demo::remove_tree(&sysroot)?;
+        std::fs::remove_dir_all(&dir)?;
+    }
     print_dbus_table(&rows);
     Ok(())
 }

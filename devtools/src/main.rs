@@ -43,6 +43,9 @@ enum Command {
         deployments: usize,
         #[arg(long, default_value_t = 2000)]
         packages: usize,
+        /// Also put a newer version on the remote and fetch its metadata (as a check does).
+        #[arg(long)]
+        update: bool,
     },
 }
 
@@ -63,11 +66,13 @@ fn main() -> ExitCode {
             path,
             deployments,
             packages,
+            update,
         } => scale::make(
             &path,
             scale::Scale {
                 deployments,
                 packages,
+                waiting_update: update,
             },
         )
         .map(|sysroot| {

@@ -4,14 +4,18 @@
 //! UI benchmark opens it (`keel-devtools fedora-scale PATH`, then `keel --sysroot PATH/sysroot`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ostree::{gio, glib, prelude::*};
 
 use keel_api::packages::Package;
 use keel_backend::demo::content::{FileContents, TreeFile};
 use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
+use keel_backend::driver::ostree::OstreeDriver;
 use keel_backend::driver::ostree::pkglist::{PKGLIST_KEY, pkglist_to_variant};
+use keel_backend::driver::{Cancel, SystemDriver};
 use keel_backend::error::{Context, Error, Result};
+use keel_backend::progress::{Phases, Silent};
 
 const STATEROOT: &str = "fedora";
 const REMOTE: &str = "fedora";
@@ -22,6 +26,9 @@ const BRANCH: &str = "fedora/41/x86_64/silverblue";
 pub struct Scale {
     pub deployments: usize,
     pub packages: usize,
+    /// One more version on the remote, its metadata fetched as by a check: the status then
+    /// carries the update and its package changes, as on a Fedora system after `upgrade --check`.
+    pub waiting_update: bool,
 }
 
 impl Default for Scale {
@@ -30,6 +37,7 @@ impl Default for Scale {
         Self {
             deployments: 5,
             packages: 2000,
+            waiting_update: false,
         }
     }
 }
@@ -59,29 +67,40 @@ pub fn make(dir: &Path, scale: Scale) -> Result<PathBuf> {
     let sysroot_path = dir.join("sysroot");
     let sysroot = init_sysroot(&sysroot_path, STATEROOT, REMOTE, &url)?;
     for number in 1..=scale.deployments {
-        let version = format!("41.202611{number:02}.0");
-        let metadata = glib::VariantDict::new(None);
-        metadata.insert_value("version", &version.to_variant());
-        metadata.insert_value(
-            PKGLIST_KEY,
-            &pkglist_to_variant(&packages(scale.packages, number)),
-        );
-        metadata.insert_value("ostree.bootable", &true.to_variant());
-        let parent = remote.resolve_rev(BRANCH, true)?;
-        write_tree_commit(
-            &remote,
-            BRANCH,
-            parent.as_deref(),
-            &format!("Fedora-scale test {version}"),
-            &metadata,
-            &tree(&version),
-            1_793_000_000 + number as u64 * 86_400,
-        )
-        .context(&format!("Committing version {version}"))?;
+        let version = commit_version(&remote, scale.packages, number)?;
         deploy_branch(&sysroot, STATEROOT, REMOTE, BRANCH, None)
             .context(&format!("Deploying version {version}"))?;
     }
+    if scale.waiting_update {
+        commit_version(&remote, scale.packages, scale.deployments + 1)?;
+        let driver = OstreeDriver::open(&sysroot_path, false)?;
+        driver.check(&Phases::new(Arc::new(Silent)), &Cancel::default())?;
+    }
     Ok(sysroot_path)
+}
+
+/// Commits version `number` on the branch; returns its version string.
+fn commit_version(remote: &ostree::Repo, packages_count: usize, number: usize) -> Result<String> {
+    let version = format!("41.202611{number:02}.0");
+    let metadata = glib::VariantDict::new(None);
+    metadata.insert_value("version", &version.to_variant());
+    metadata.insert_value(
+        PKGLIST_KEY,
+        &pkglist_to_variant(&packages(packages_count, number)),
+    );
+    metadata.insert_value("ostree.bootable", &true.to_variant());
+    let parent = remote.resolve_rev(BRANCH, true)?;
+    write_tree_commit(
+        remote,
+        BRANCH,
+        parent.as_deref(),
+        &format!("Fedora-scale test {version}"),
+        &metadata,
+        &tree(&version),
+        1_793_000_000 + number as u64 * 86_400,
+    )
+    .context(&format!("Committing version {version}"))?;
+    Ok(version)
 }
 
 /// `count` packages with Fedora-like names and versions; each `number` upgrades a tenth of them,
@@ -146,6 +165,7 @@ mod tests {
         let scale = Scale {
             deployments: 3,
             packages: 40,
+            waiting_update: true,
         };
         let sysroot = make(&dir.path().join("scale"), scale).unwrap();
         let driver = OstreeDriver::open(&sysroot, false).unwrap();
@@ -161,6 +181,9 @@ mod tests {
             ["41.20261103.0", "41.20261102.0", "41.20261101.0"]
         );
         assert!(status.deployments.iter().all(|d| d.package_count == 40));
+        let update = status.cached_update.expect("a version waits on the remote");
+        assert_eq!(update.version.as_deref(), Some("41.20261104.0"));
+        assert_eq!(update.diff.upgraded.len(), 4);
         let mut expected = packages(40, 3);
         expected.sort();
         assert_eq!(driver.packages("0").unwrap(), expected);

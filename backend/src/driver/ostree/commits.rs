@@ -10,7 +10,7 @@ use ostree::glib;
 use super::pkglist::{PKGLIST_KEY, pkglist_from_variant};
 use super::{CLIENT_LAYER_KEY, LAYERED_PACKAGES_KEY};
 use crate::error::Result;
-use crate::packages::Package;
+use crate::packages::{Package, PackageDiff};
 
 /// What Keel reads from a commit.
 pub(super) struct CommitInfo {
@@ -53,21 +53,55 @@ impl CommitInfo {
 /// Parsed commits by checksum. Bounded, because a service that runs for weeks meets a new commit
 /// with every update; when full it starts again (the deployments' few commits return at once).
 #[derive(Default)]
-pub(super) struct CommitCache(RefCell<HashMap<String, Arc<CommitInfo>>>);
+pub(super) struct CommitCache {
+    commits: RefCell<HashMap<String, Arc<CommitInfo>>>,
+    /// The last diff worked out: every status asks again for the waiting update's changes.
+    last_diff: RefCell<Option<(DiffKey, PackageDiff)>>,
+}
+
+/// (from, packages left out of `from`, to).
+type DiffKey = (String, Vec<String>, String);
 
 const CAPACITY: usize = 64;
 
 impl CommitCache {
     pub fn get(&self, repo: &ostree::Repo, checksum: &str) -> Result<Arc<CommitInfo>> {
-        if let Some(info) = self.0.borrow().get(checksum) {
+        if let Some(info) = self.commits.borrow().get(checksum) {
             return Ok(info.clone());
         }
         let info = Arc::new(CommitInfo::load(repo, checksum)?);
-        let mut map = self.0.borrow_mut();
+        let mut map = self.commits.borrow_mut();
         if map.len() >= CAPACITY {
             map.clear();
         }
         map.insert(checksum.to_owned(), info.clone());
         Ok(info)
+    }
+
+    /// The package changes from commit `from`, without the packages named in `leave_out` (a
+    /// client layer's), to commit `to`.
+    pub fn diff(
+        &self,
+        repo: &ostree::Repo,
+        from: &str,
+        leave_out: &[String],
+        to: &str,
+    ) -> Result<PackageDiff> {
+        let key = (from.to_owned(), leave_out.to_vec(), to.to_owned());
+        if let Some((last, diff)) = &*self.last_diff.borrow()
+            && *last == key
+        {
+            return Ok(diff.clone());
+        }
+        let base: Vec<Package> = self
+            .get(repo, from)?
+            .packages
+            .iter()
+            .filter(|p| !leave_out.contains(&p.name))
+            .cloned()
+            .collect();
+        let diff = PackageDiff::between(&base, &self.get(repo, to)?.packages);
+        *self.last_diff.borrow_mut() = Some((key, diff.clone()));
+        Ok(diff)
     }
 }

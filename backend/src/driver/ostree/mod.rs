@@ -297,19 +297,13 @@ impl Engine {
         }
         // Whether all of it is here (after a download) can change, so it is read each time.
         let (_, state) = repo.load_commit(&tip)?;
-        let base_packages: Vec<Package> = self
-            .commits
-            .get(repo, &booted.checksum)?
-            .packages
-            .iter()
-            .filter(|p| !booted.layered_packages.contains(&p.name))
-            .cloned()
-            .collect();
         Ok(Some(Update {
             version: commit.version.clone(),
             checksum: tip.to_string(),
             timestamp: commit.timestamp,
-            diff: PackageDiff::between(&base_packages, &commit.packages),
+            diff: self
+                .commits
+                .diff(repo, &booted.checksum, &booted.layered_packages, &tip)?,
             downloaded: !state.contains(ostree::RepoCommitState::PARTIAL),
         }))
     }
@@ -329,11 +323,8 @@ impl Engine {
     pub fn diff(&self, a: &str, b: &str) -> Result<PackageDiff> {
         let status = self.status()?;
         let (a, b) = (resolve(&status, a)?, resolve(&status, b)?);
-        let repo = self.repo();
-        Ok(PackageDiff::between(
-            &self.commits.get(&repo, &a.checksum)?.packages,
-            &self.commits.get(&repo, &b.checksum)?.packages,
-        ))
+        self.commits
+            .diff(&self.repo(), &a.checksum, &[], &b.checksum)
     }
 
     /// Every package of a deployment (as [`resolve`] names it) or of a commit in the repository.
