@@ -4,27 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::{Demo, text};
-
-/// po/de.po compiled to `DIR/de/LC_MESSAGES/keel.mo`, as build-aux/uninstalled-env does.
-fn german_translations() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let messages = dir.path().join("de/LC_MESSAGES");
-    std::fs::create_dir_all(&messages).unwrap();
-    let po = Path::new(env!("CARGO_MANIFEST_DIR")).join("../po/de.po");
-    let out = Command::new("msgfmt")
-        .arg("--check")
-        .arg("-o")
-        .arg(messages.join("keel.mo"))
-        .arg(&po)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "msgfmt failed: {}", text(&out));
-    dir
-}
 
 struct German {
     demo: Demo,
@@ -35,18 +17,13 @@ impl German {
     fn new() -> Self {
         Self {
             demo: Demo::new(),
-            translations: german_translations(),
+            translations: common::german_translations(),
         }
     }
 
     /// Makes `command` run in a German session.
     fn session<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        command
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env("LANG", "de_DE.UTF-8")
-            .env("LANGUAGE", "de")
-            .env("KEEL_LOCALEDIR", self.translations.path())
+        common::german_session(command, self.translations.path())
     }
 
     /// Runs `keel-backend --sysroot … ARGS` in a German session.

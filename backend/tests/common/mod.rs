@@ -203,6 +203,33 @@ pub fn failed(args: &[&str], out: Output, code: i32) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// po/de.po compiled to `DIR/de/LC_MESSAGES/keel.mo`, as build-aux/uninstalled-env does.
+pub fn german_translations() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let messages = dir.path().join("de/LC_MESSAGES");
+    std::fs::create_dir_all(&messages).unwrap();
+    let po = Path::new(env!("CARGO_MANIFEST_DIR")).join("../po/de.po");
+    let out = Command::new("msgfmt")
+        .arg("--check")
+        .arg("-o")
+        .arg(messages.join("keel.mo"))
+        .arg(&po)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "msgfmt failed: {}", text(&out));
+    dir
+}
+
+/// Makes `command` run in a German session, with the translations in `translations`.
+pub fn german_session<'c>(command: &'c mut Command, translations: &Path) -> &'c mut Command {
+    command
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "de_DE.UTF-8")
+        .env("LANGUAGE", "de")
+        .env("KEEL_LOCALEDIR", translations)
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_keel-backend")
 }
