@@ -72,6 +72,13 @@ fn history_entries_and_what_the_command_line_says_are_german() {
     let said = german.ok(&["rollback"]);
     assert_german(&said, &format!("{target} "));
     assert_german(&said, "wird als Nächstes gestartet.");
+    // Sizes too, with a decimal comma: a cleanup would remove the rollback deployment.
+    let estimate = german.ok(&["cleanup", "--dry-run"]);
+    let freed = estimate.lines().last().unwrap_or_default();
+    assert!(
+        freed.starts_with("würde ") && freed.ends_with("B freigeben") && freed.contains(','),
+        "{estimate}"
+    );
     let history = german.ok(&["history"]);
     assert_german(&history, &format!("{target} wird als Nächstes gestartet"));
 }
