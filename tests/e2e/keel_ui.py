@@ -282,6 +282,21 @@ def handled_requests():
     )
 
 
+def translations(language, *msgids):
+    """What po/LANGUAGE.po says for each msgid (single-line entries), so tests follow the
+    translation rather than copy it."""
+    found = {}
+    current = None
+    for line in (REPO / "po" / f"{language}.po").read_text().splitlines():
+        if line.startswith('msgid "'):
+            current = line[len('msgid "'):-1]
+        elif line.startswith('msgstr "') and current in msgids:
+            found[current] = line[len('msgstr "'):-1]
+    missing = [m for m in msgids if not found.get(m)]
+    assert not missing, f"po/{language}.po does not translate {missing}"
+    return [found[m] for m in msgids]
+
+
 # libadwaita's dialogs show up as one of these roles.
 DIALOG = ("dialog", "alert", "alert dialog")
 BACKEND = os.environ.get("KEEL_BACKEND_BIN", str(REPO / "target" / "debug" / "keel-backend"))

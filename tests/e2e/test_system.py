@@ -11,7 +11,8 @@ import tempfile
 import pytest
 
 from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, choose, demo_window,
-                     find, find_all, handled_requests, key, press, progress_value, screenshot, wait_for)
+                     find, find_all, handled_requests, key, press, progress_value, screenshot, translations,
+                     wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     with demo_window(demo) as (keel, window):
@@ -153,7 +154,14 @@ def test_dark_style(demo):
         keel.close()
 
 
+# The phases an update passes through, as the backend names them.
+UPDATE_PHASES = ("Downloading", "Checking out the new version and merging /etc", "Deploying",
+                 "Writing boot entries", "Updating the bootloader configuration")
+
+
 def test_german(demo):
+    """Everything a German user reads is German, also what the backend says: the progress phases,
+    an error, the history."""
     keel = Keel("--demo", env={**demo.env, "LANGUAGE": "de", "LANG": "de_DE.UTF-8"})
     try:
         window = keel.window()
@@ -161,12 +169,40 @@ def test_german(demo):
         screenshot("german")
         press(find(window, "button", "Nach Aktualisierungen suchen"))
         press(find(window, "button", "Aktualisieren", timeout=30))
-        # The progress line is German too, typography included: "Phase – 42 %".
-        german_progress = re.compile(r".+ – \d+ %")
-        wait_for("the progress in German", lambda: [n for n in find_all(window, "label")
-                                                   if german_progress.fullmatch(n.name)], interval=0.02)
-        find(window, "label", "Die Aktualisierung ist nach einem Neustart bereit", timeout=60)
+        # The progress line is German, typography included ("Phase – 42 %"), and so is the phase
+        # the backend reports.
+        german_phases = translations("de", *UPDATE_PHASES)
+        progress = re.compile(r"(.+) – \d+ %")
+        seen = set()
+
+        ready = "Die Aktualisierung ist nach einem Neustart bereit"
+
+        def finished():
+            labels = find_all(window, "label")
+            seen.update(m.group(1) for m in (progress.fullmatch(n.name) for n in labels) if m)
+            return any(n.name == ready for n in labels)
+        wait_for("the update to finish, its progress read all along", finished, timeout=60, interval=0.02)
+        assert any(phase.startswith(tuple(german_phases)) for phase in seen), seen
+        assert not any(phase.startswith(UPDATE_PHASES) for phase in seen), seen
         screenshot("german-update")
+
+        # An error from the backend, in German.
+        demo.set_remote("http://127.0.0.1:9")
+        press(find(window, "button", "Nach Aktualisierungen suchen"))
+        [title] = translations("de", "The Operation Failed")
+        dialog = find(keel.app, DIALOG, title, timeout=30)
+        unreachable = "Der Aktualisierungsserver ist nicht erreichbar"
+        assert [n for n in find_all(dialog, "label") if unreachable in n.name], \
+            "the backend's sentence is German"
+        screenshot("german-error")
+        press(find(dialog, "button", "Schließen"))
+
+        # The history: the update's entry, as the backend recorded it, in German.
+        press(find(window, "page tab", "Verlauf"))
+        [deployed] = translations("de", "Deployed; boots next")
+        wait_for("the update's history entry in German",
+                 lambda: [n for n in find_all(window, "label") if n.name.endswith(f" · {deployed}")])
+        screenshot("german-history")
     finally:
         keel.close()
 
