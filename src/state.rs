@@ -257,7 +257,11 @@ impl KeelSystem {
         }
         loop {
             imp.refresh_again.set(false);
+            #[cfg(feature = "bench")]
+            let started = Instant::now();
             self.read_system().await;
+            #[cfg(feature = "bench")]
+            crate::bench::report_duration("refresh-ms", started.elapsed());
             if !imp.refresh_again.get() {
                 break;
             }
@@ -268,7 +272,13 @@ impl KeelSystem {
     async fn read_system(&self) {
         let Some(client) = self.client() else { return };
         match client.status().await {
-            Ok(status) => self.apply_status(status),
+            Ok(status) => {
+                #[cfg(feature = "bench")]
+                let applying = Instant::now();
+                self.apply_status(status);
+                #[cfg(feature = "bench")]
+                crate::bench::report_duration("apply-ms", applying.elapsed());
+            }
             Err(err) => self.report(&err),
         }
         if let Ok(history) = client.history().await {
