@@ -1,6 +1,7 @@
 //! Hooks for build-aux/bench-ui, built only with the `bench` feature and active only when
-//! `KEEL_BENCH` is set: report the first frame that shows the deployments, peak memory, and the
-//! longest main-loop stall during an update.
+//! `KEEL_BENCH` is set: report the first frame that shows the deployments, peak memory, the
+//! longest main-loop stall during an update, and (mode `refresh`) how long each refresh after a
+//! status change takes and the longest stall while changes come from outside.
 
 mod measure;
 
@@ -54,7 +55,9 @@ fn report_when_drawn(window: &KeelWindow) {
         println!("keel-bench ready");
         println!("keel-bench rss-kb {}", peak_rss_kb());
         let Some(win) = win.upgrade() else { return };
-        if mode().as_deref() == Some("update") {
+        if mode().as_deref() == Some("refresh") {
+            watch_refreshes(&win);
+        } else if mode().as_deref() == Some("update") {
             glib::spawn_future_local(async move {
                 let system = win.system();
                 system.run(Operation::Check, win.upcast_ref()).await;
@@ -77,7 +80,38 @@ fn report_when_drawn(window: &KeelWindow) {
     handler.replace(Some(id));
 }
 
-/// `start` (report the first frame, quit) or `update` (then run an update, report stalls, quit).
+/// `start` (report the first frame, quit), `update` (then run an update, report stalls, quit) or
+/// `refresh` (then report each refresh, and the longest stall when asked to stop).
 fn mode() -> Option<String> {
     std::env::var("KEEL_BENCH").ok()
+}
+
+/// A refresh's duration (`refresh-ms`: from its start to the models updated, the backend's answers
+/// included; `apply-ms`: the models' update alone, on the main loop), in mode `refresh`.
+pub fn report_duration(what: &str, took: Duration) {
+    if mode().as_deref() == Some("refresh") {
+        println!("keel-bench {what} {:.3}", took.as_secs_f64() * 1000.0);
+    }
+}
+
+/// Times main-loop stalls from now on, while build-aux/bench-ui changes the system from outside;
+/// when it closes Keel's standard input, reports the longest and quits.
+fn watch_refreshes(window: &KeelWindow) {
+    let meter = StallMeter::start();
+    let (closed, stdin_closed) = async_channel::bounded::<()>(1);
+    // A plain thread waits for the end of input: the main loop must not block on it.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        let _ = closed.send_blocking(());
+    });
+    let win = window.downgrade();
+    glib::spawn_future_local(async move {
+        let _ = stdin_closed.recv().await;
+        let stall = meter.stop();
+        println!("keel-bench stall-ms {:.1}", stall.as_secs_f64() * 1000.0);
+        println!("keel-bench rss-kb {}", peak_rss_kb());
+        if let Some(app) = win.upgrade().and_then(|win| win.application()) {
+            app.quit();
+        }
+    });
 }

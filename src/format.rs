@@ -5,7 +5,7 @@
 use gettextrs::{gettext, ngettext};
 use gtk::glib;
 use keel_api::Operation as OperationKind;
-use keel_api::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus};
+use keel_api::model::{CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
 use crate::client::Operation;
@@ -237,16 +237,6 @@ pub fn deployment_facts(
     facts.join(" · ")
 }
 
-/// The deployment that an update made, waiting for a restart: first in boot order, pending, of
-/// another version than the booted one (a new layer on the same version is no update) and newer
-/// (a rollback boots an older one next).
-pub fn update_waiting(status: &SystemStatus) -> Option<&Deployment> {
-    let next = status.deployments.first().filter(|d| d.pending)?;
-    let version = |d: &Deployment| d.base_version.clone().or_else(|| d.version.clone());
-    let booted = status.booted()?;
-    (version(next) != version(booted) && next.timestamp > booted.timestamp).then_some(next)
-}
-
 /// What the Updates row says about the system (while nothing runs).
 #[derive(Debug, PartialEq, Eq)]
 pub struct UpdateSummary {
@@ -270,7 +260,12 @@ pub fn update_summary(status: &SystemStatus) -> UpdateSummary {
             ),
         };
     }
-    if let Some(next) = update_waiting(status) {
+    // Which deployment is an update waiting for a restart is the backend's answer.
+    let waiting = status
+        .pending_update
+        .as_deref()
+        .and_then(|id| status.find(id));
+    if let Some(next) = waiting {
         let name = system_name(&status.os_name, next.version.as_deref().unwrap_or_default());
         return UpdateSummary {
             title: gettext("The update is ready to use after a restart"),
@@ -363,8 +358,9 @@ pub fn history_subtitle(entry: &HistoryEntry) -> String {
     format!("{} · {outcome}", date_and_time(entry.time))
 }
 
-/// The toast after an operation succeeded (a check says what it found: see `check_result`).
-pub fn success_message(op: &Operation) -> String {
+/// The toast after an operation succeeded (a check says what it found: see `check_result`);
+/// `can_reboot` is false where a restart is only simulated (the demo, a sysroot not running).
+pub fn success_message(op: &Operation, can_reboot: bool) -> String {
     match op {
         Operation::Check => gettext("Checked for updates"),
         Operation::Update => gettext("The update is ready; restart to use it"),
@@ -382,6 +378,7 @@ pub fn success_message(op: &Operation) -> String {
             gettext("All layered packages will be removed at the next boot")
         }
         Operation::Cleanup { .. } => gettext("Cleaned up"),
+        Operation::Reboot if can_reboot => gettext("Restarting…"),
         Operation::Reboot => gettext("Restarted (simulated)"),
     }
 }
@@ -397,7 +394,7 @@ pub fn check_result(update_found: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use keel_api::model::Update;
+    use keel_api::model::{Deployment, Update};
     use keel_api::packages::{Package, PackageChange};
 
     use super::*;
@@ -478,6 +475,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn only_a_simulated_restart_says_so() {
+        assert_eq!(success_message(&Operation::Reboot, true), "Restarting…");
+        assert_eq!(
+            success_message(&Operation::Reboot, false),
+            "Restarted (simulated)"
+        );
+    }
+
     /// Versions "41.N" are made on day N.
     fn deployment(index: u32, version: &str, booted: bool, pending: bool) -> Deployment {
         let day: u64 = version.rsplit('.').next().unwrap().parse().unwrap();
@@ -502,10 +508,11 @@ mod tests {
 
     #[test]
     fn a_deployed_update_is_ready_after_a_restart() {
-        let s = status(vec![
+        let mut s = status(vec![
             deployment(0, "41.3", false, true),
             deployment(1, "41.2", true, false),
         ]);
+        s.pending_update = Some("demo-0".into());
         assert_eq!(
             update_summary(&s),
             UpdateSummary {
@@ -521,7 +528,8 @@ mod tests {
             deployment(0, "41.2", true, false),
             deployment(1, "41.1", false, false),
         ]);
-        // A package layered on the same version waits for a restart, but is no update.
+        // A package layered on the same version waits for a restart, but the backend names no
+        // update waiting (backend/src/driver tells these apart).
         let layered = status(vec![
             deployment(0, "41.2", false, true),
             deployment(1, "41.2", true, false),

@@ -6,6 +6,7 @@
 mod application;
 #[cfg(feature = "bench")]
 mod bench;
+mod capabilities;
 mod client;
 mod config;
 mod error;

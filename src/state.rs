@@ -49,9 +49,15 @@ mod imp {
         /// A transaction runs (or Keel waits to start one): mutations are off meanwhile.
         #[property(get)]
         pub busy: Cell<bool>,
-        /// There is another deployment to boot.
+        /// Roll Back has a deployment to boot (the backend's `rollback_target`).
         #[property(get)]
         pub can_roll_back: Cell<bool>,
+        /// The driver can layer packages here (the remote offers a package source).
+        #[property(get)]
+        pub can_layer: Cell<bool>,
+        /// The driver can remove deployments and prune the repository.
+        #[property(get)]
+        pub can_cleanup: Cell<bool>,
         /// The next boot has layered packages.
         #[property(get)]
         pub has_layered: Cell<bool>,
@@ -140,12 +146,12 @@ impl KeelSystem {
         self.imp().client.borrow().clone()
     }
 
-    /// Reads the last status (None before the first).
     /// What the running transaction does; None when none runs.
     pub fn running(&self) -> Option<keel_api::Operation> {
         self.running_operation().parse().ok()
     }
 
+    /// Reads the last status (None before the first).
     pub fn with_status<R>(&self, read: impl FnOnce(&SystemStatus) -> R) -> Option<R> {
         self.imp().status.borrow().as_ref().map(read)
     }
@@ -251,7 +257,11 @@ impl KeelSystem {
         }
         loop {
             imp.refresh_again.set(false);
+            #[cfg(feature = "bench")]
+            let started = Instant::now();
             self.read_system().await;
+            #[cfg(feature = "bench")]
+            crate::bench::report_duration("refresh-ms", started.elapsed());
             if !imp.refresh_again.get() {
                 break;
             }
@@ -262,7 +272,13 @@ impl KeelSystem {
     async fn read_system(&self) {
         let Some(client) = self.client() else { return };
         match client.status().await {
-            Ok(status) => self.apply_status(status),
+            Ok(status) => {
+                #[cfg(feature = "bench")]
+                let applying = Instant::now();
+                self.apply_status(status);
+                #[cfg(feature = "bench")]
+                crate::bench::report_duration("apply-ms", applying.elapsed());
+            }
             Err(err) => self.report(&err),
         }
         if let Ok(history) = client.history().await {
@@ -318,9 +334,12 @@ impl KeelSystem {
         self.apply_packages(&status);
         self.set_bool(
             &imp.can_roll_back,
-            status.deployments.len() > 1,
+            status.rollback_target.is_some(),
             "can-roll-back",
         );
+        let capabilities = &status.capabilities;
+        self.set_bool(&imp.can_layer, capabilities.can_layer, "can-layer");
+        self.set_bool(&imp.can_cleanup, capabilities.can_cleanup, "can-cleanup");
         let layered = status
             .deployments
             .first()
@@ -451,6 +470,7 @@ mod tests {
         pinned.pinned = true;
         system.apply_status(SystemStatus {
             deployments: vec![deployment("b", false, &[], &[]), pinned],
+            rollback_target: Some("a".into()),
             ..Default::default()
         });
         let store = system.deployments();
@@ -459,5 +479,15 @@ mod tests {
         assert!(first.downcast_ref::<KeelDeployment>().unwrap().pinned());
         assert!(system.can_roll_back());
         assert_eq!(system.os_name(), "");
+        // Two deployments but nothing Roll Back would boot (the backend says so): no Roll Back.
+        system.apply_status(SystemStatus {
+            deployments: vec![
+                deployment("b", false, &[], &[]),
+                deployment("a", true, &[], &[]),
+            ],
+            rollback_target: None,
+            ..Default::default()
+        });
+        assert!(!system.can_roll_back());
     }
 }

@@ -189,18 +189,12 @@ impl KeelWindow {
             } else {
                 None
             };
-            // Something newer waits for the next boot.
-            let restart = status
-                .deployments
-                .iter()
-                .find(|d| d.pending && d.index == 0)
-                .map(|d| {
-                    let name = format::system_name(
-                        &status.os_name,
-                        d.version.as_deref().unwrap_or_default(),
-                    );
-                    gettext("Restart to use {}").replace("{}", &name)
-                });
+            // Something waits for the next boot, and only a restart brings it.
+            let restart = crate::capabilities::restart_to_use(status).map(|d| {
+                let name =
+                    format::system_name(&status.os_name, d.version.as_deref().unwrap_or_default());
+                gettext("Restart to use {}").replace("{}", &name)
+            });
             (demo, restart)
         });
         let Some((demo, restart)) = banners else {

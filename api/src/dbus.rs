@@ -92,11 +92,12 @@ pub struct StatusRecord {
     pub cached_update: Option<UpdateRecord>,
     pub capabilities: CapabilitiesRecord,
     pub rollback_target: Option<String>,
+    pub pending_update: Option<String>,
 }
 
 convert!(StatusRecord <=> SystemStatus {
     driver, os_name, sysroot, demo, booted_emulated, deployments each, cached_update map,
-    capabilities, rollback_target,
+    capabilities, rollback_target, pending_update,
 });
 
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -346,6 +347,7 @@ mod tests {
                 can_reboot: false,
             },
             rollback_target: Some("keeldemo-def.0".into()),
+            pending_update: Some("keeldemo-abc.0".into()),
         }
     }
 
@@ -374,6 +376,7 @@ mod tests {
         let none = SystemStatus {
             cached_update: None,
             rollback_target: None,
+            pending_update: None,
             capabilities: Capabilities::default(),
             ..sample()
         };
@@ -402,6 +405,7 @@ mod tests {
                 "deployments",
                 "driver",
                 "os-name",
+                "pending-update",
                 "rollback-target",
                 "sysroot"
             ]

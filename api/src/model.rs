@@ -28,6 +28,11 @@ pub struct SystemStatus {
     /// is nothing to roll back to.
     #[serde(default)]
     pub rollback_target: Option<String>,
+    /// The id of the deployment an update made that waits for the next boot (a newer base than
+    /// the booted one's); None when nothing does, or when what waits is a rollback or a change of
+    /// layered packages only.
+    #[serde(default)]
+    pub pending_update: Option<String>,
 }
 
 /// What a system's driver can do, so the UI shows only what works rather than what fails.

@@ -81,6 +81,11 @@ fn update_restart_rollback_pin_unpin() {
     assert!(status.deployments[1].booted);
     assert!(status.deployments[2].rollback);
     assert!(status.cached_update.is_none(), "the update is deployed");
+    assert_eq!(
+        status.pending_update.as_deref(),
+        Some(status.deployments[0].id.as_str()),
+        "the status names the update waiting for the restart"
+    );
     demo.assert_agrees_with_ostree();
     // /etc of the new deployment carries the image's new defaults, merged.
     let new = &status.deployments[0];

@@ -5,4 +5,4 @@ mod dialogs;
 mod page;
 mod update_row;
 
-pub use page::KeelSystemPage;
+pub use page::{Action, KeelSystemPage};

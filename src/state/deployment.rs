@@ -91,6 +91,11 @@ impl KeelDeployment {
         self.imp().record.replace(d.clone());
     }
 
+    /// The record it shows, as the backend sent it.
+    pub fn record(&self) -> keel_api::model::Deployment {
+        self.imp().record.borrow().clone()
+    }
+
     pub fn shows(&self, d: &keel_api::model::Deployment) -> bool {
         *self.imp().record.borrow() == *d
     }

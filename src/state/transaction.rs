@@ -70,7 +70,11 @@ impl KeelSystem {
                 self.with_status(|s| s.cached_update.is_some())
                     .unwrap_or(false),
             ),
-            _ => format::success_message(&op),
+            _ => format::success_message(
+                &op,
+                self.with_status(|s| s.capabilities.can_reboot)
+                    .unwrap_or(false),
+            ),
         };
         self.toast(&text);
     }

@@ -10,9 +10,9 @@ import tempfile
 
 import pytest
 
-from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, backend_names, bus_pid, choose, demo_window,
-                     find, find_all, handled_requests, key, press, progress_value, screenshot, translations,
-                     wait_for)
+from keel_ui import (BACKEND, DIALOG, KEEL_BIN, Demo, Keel, accessible_name, backend_names, bus_pid, choose,
+                     demo_window, find, find_all, handled_requests, key, press, progress_value, screenshot,
+                     translations, wait_for)
 
 def test_update_restart_rollback_pin_and_packages(demo):
     with demo_window(demo) as (keel, window):
@@ -89,13 +89,44 @@ def test_update_restart_rollback_pin_and_packages(demo):
         screenshot("history")
 
 
+def test_no_add_button_without_a_package_source(demo):
+    """The Packages page offers Add only where the driver can layer: once the remote stops offering a
+    package source (its index branch deleted there; a check tells the backend), the button is gone,
+    not left to fail."""
+    with demo_window(demo) as (keel, window):
+        # A network remote's package source is known to the backend after a check.
+        press(find(window, "button", "Check for Updates"))
+        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=30)
+        press(find(window, "page tab", "Packages"))
+        find(window, "button", "Add…", timeout=30)
+        remote = os.path.join(demo.dir, "remote")
+        subprocess.run(["ostree", f"--repo={remote}", "refs", "--delete", "packages/index"], check=True)
+        # The summary a client reads the remote's branches from says so too, as on a real server.
+        subprocess.run(["ostree", f"--repo={remote}", "summary", "--update"], check=True)
+        press(find(window, "page tab", "System"))
+        press(find(window, "button", "Check for Updates", timeout=30))
+        wait_for("the backend to find no package source",
+                 lambda: not demo.status()["capabilities"]["can_layer"], timeout=30)
+        press(find(window, "page tab", "Packages"))
+        find(window, "label", "Layered Packages")
+
+        def add_controls():
+            return [n for n in find_all(window) if accessible_name(n) in ("Add…", "Add Packages")]
+
+        wait_for("no Add control", lambda: not add_controls())
+        # The rest of the page is still there.
+        find(window, "button", "Reset All")
+        screenshot("packages-no-source")
+
+
 def test_backend_errors_appear_as_a_dialog(demo):
     with demo_window(demo) as (keel, window):
         demo.set_remote("http://127.0.0.1:9")
         press(find(window, "button", "Check for Updates"))
         dialog = find(keel.app, DIALOG, "The Operation Failed", timeout=30)
-        message = [n.name for n in find_all(dialog, "label") if "cannot be reached" in n.name]
-        assert message, "the backend's sentence is shown"
+        # The dialog's labels can come into the tree a moment after the dialog itself.
+        wait_for("the backend's sentence", lambda: [n for n in find_all(dialog, "label")
+                                                    if "cannot be reached" in n.name])
         # What a bug report needs is there too, folded away.
         assert not [n for n in find_all(dialog, "label") if "Error.Failed" in n.name]
         press(find(dialog, ("button", "toggle button"), "Details"))

@@ -251,9 +251,54 @@ pub fn rollback_target(status: &SystemStatus) -> Option<&Deployment> {
         .filter(|d| d.index != 0)
 }
 
+/// The deployment an update made, waiting for the next boot: first in boot order, pending, of
+/// another base version than the booted one (a new layer on the same version is no update) and
+/// newer (after a rollback an older one boots next).
+pub fn pending_update(status: &SystemStatus) -> Option<&Deployment> {
+    let next = status.deployments.first().filter(|d| d.pending)?;
+    let version = |d: &Deployment| d.base_version.clone().or_else(|| d.version.clone());
+    let booted = status.booted()?;
+    (version(next) != version(booted) && next.timestamp > booted.timestamp).then_some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Deployments in boot order as (version, booted, pending); version "41.N" is made on day N.
+    fn status(list: &[(&str, bool, bool)]) -> SystemStatus {
+        let deployments = list
+            .iter()
+            .enumerate()
+            .map(|(index, &(version, booted, pending))| Deployment {
+                id: index.to_string(),
+                index: index as u32,
+                timestamp: version.rsplit('.').next().unwrap().parse::<u64>().unwrap() * 86_400,
+                version: Some(version.to_owned()),
+                booted,
+                pending,
+                ..Default::default()
+            })
+            .collect();
+        SystemStatus {
+            deployments,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_a_newer_version_booting_next_is_a_pending_update() {
+        let updated = status(&[("41.3", false, true), ("41.2", true, false)]);
+        assert_eq!(pending_update(&updated).map(|d| d.index), Some(0));
+        let booted_first = status(&[("41.2", true, false), ("41.1", false, false)]);
+        // A package layered on the same version waits for a restart, but is no update.
+        let layered = status(&[("41.2", false, true), ("41.2", true, false)]);
+        // After a rollback the older deployment boots next: no update either.
+        let rolled_back = status(&[("41.1", false, true), ("41.2", true, false)]);
+        for s in [booted_first, layered, rolled_back] {
+            assert!(pending_update(&s).is_none(), "{s:?}");
+        }
+    }
 
     #[test]
     fn cancel_reaches_hooks_added_before_and_after() {

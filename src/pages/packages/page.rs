@@ -40,6 +40,8 @@ mod imp {
     pub struct KeelPackagesPage {
         #[template_child]
         pub packages_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub add_button: TemplateChild<gtk::Button>,
         #[property(get, set = Self::set_system)]
         pub system: OnceCell<KeelSystem>,
     }
@@ -101,14 +103,20 @@ impl KeelPackagesPage {
         let update_actions = move |system: &KeelSystem| {
             if let Some(page) = page.upgrade() {
                 let idle = !system.busy();
-                page.action_set_enabled(Action::Add.name(), idle);
+                page.action_set_enabled(Action::Add.name(), idle && system.can_layer());
                 page.action_set_enabled(Action::Remove.name(), idle);
                 page.action_set_enabled(Action::Reset.name(), idle && system.has_layered());
             }
         };
         update_actions(system);
         system.connect_busy_notify(update_actions.clone());
-        system.connect_has_layered_notify(update_actions);
+        system.connect_has_layered_notify(update_actions.clone());
+        system.connect_can_layer_notify(update_actions);
+        // Without a package source there is nothing to add: no button, rather than one that fails.
+        system
+            .bind_property("can-layer", &*self.imp().add_button, "visible")
+            .sync_create()
+            .build();
     }
 
     async fn run(&self, op: Operation) {

@@ -9,8 +9,8 @@ use gettextrs::gettext;
 use gtk::{gio, glib};
 
 use super::page::Action;
-use crate::format;
 use crate::state::{KeelDeployment, KeelSystem};
+use crate::{capabilities, format};
 
 mod imp {
     use super::*;
@@ -95,9 +95,20 @@ impl KeelDeploymentRow {
             row,
             move |_| row.show()
         ));
+        // What the driver can do comes with each status.
+        let capabilities = system.connect_status_changed(glib::clone!(
+            #[weak]
+            row,
+            move |_| {
+                if let Some(d) = row.imp().deployment.get() {
+                    row.fill_menu(d);
+                }
+            }
+        ));
         imp.handlers.replace(vec![
             (deployment.clone().upcast(), follows),
             (system.clone().upcast(), names),
+            (system.clone().upcast(), capabilities),
         ]);
         row
     }
@@ -126,35 +137,32 @@ impl KeelDeploymentRow {
         self.fill_menu(d);
     }
 
-    /// What can be done with the deployment, as its menu offers it.
+    /// What can be done with the deployment, as its menu offers it: only what the system's
+    /// driver can do.
     fn fill_menu(&self, d: &KeelDeployment) {
-        let menu = &self.imp().menu;
+        let imp = self.imp();
+        let menu = &imp.menu;
         menu.remove_all();
-        let id = d.id();
-        let item = |label: &str, action: Action| {
-            let item = gio::MenuItem::new(Some(label), None);
-            item.set_action_and_target_value(Some(action.name()), Some(&id.to_variant()));
-            item
+        let Some(system) = imp.system.get() else {
+            return;
         };
-        if !d.staged() {
-            if d.pinned() {
-                menu.append_item(&item(&gettext("Unpin"), Action::Unpin));
-            } else {
-                menu.append_item(&item(&gettext("Pin"), Action::Pin));
-            }
-        }
-        if d.index() != 0 {
-            menu.append_item(&item(&gettext("Boot This Next"), Action::BootNext));
-        }
-        if !d.booted() {
-            menu.append_item(&item(&gettext("Compare with Booted"), Action::Compare));
-        }
-        menu.append_item(&item(
-            &gettext("Local Configuration Changes"),
-            Action::ConfigDiff,
-        ));
-        if !d.booted() && !d.pinned() {
-            menu.append_item(&item(&gettext("Remove"), Action::Remove));
+        let capabilities = system
+            .with_status(|s| s.capabilities.clone())
+            .unwrap_or_default();
+        let id = d.id().to_variant();
+        for action in capabilities::deployment_actions(&capabilities, &d.record()) {
+            let label = match action {
+                Action::Pin => gettext("Pin"),
+                Action::Unpin => gettext("Unpin"),
+                Action::BootNext => gettext("Boot This Next"),
+                Action::Compare => gettext("Compare with Booted"),
+                Action::ConfigDiff => gettext("Local Configuration Changes"),
+                Action::Remove => gettext("Remove"),
+                _ => continue,
+            };
+            let item = gio::MenuItem::new(Some(&label), None);
+            item.set_action_and_target_value(Some(action.name()), Some(&id));
+            menu.append_item(&item);
         }
     }
 }

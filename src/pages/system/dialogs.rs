@@ -3,7 +3,6 @@
 
 use adw::prelude::*;
 use gettextrs::gettext;
-use keel_api::model::Deployment;
 
 use super::KeelSystemPage;
 use crate::client::Operation;
@@ -11,27 +10,18 @@ use crate::error::UiError;
 use crate::format;
 
 impl KeelSystemPage {
-    /// Asks before rolling back to `target` (None: the deployment the backend marks as the
-    /// rollback one, or the booted one while something else waits for the next boot).
+    /// Asks before rolling back to `target` (None: the deployment the backend names as what
+    /// Roll Back boots, its status's `rollback_target`).
     pub(super) async fn confirm_rollback(&self, target: Option<String>) {
         let system = self.system();
         let chosen = system.with_status(|status| {
-            let chosen: Option<&Deployment> = match &target {
-                Some(id) => status.find(id),
-                None => status.find("rollback").or_else(|| {
-                    status
-                        .deployments
-                        .iter()
-                        .any(|d| d.pending)
-                        .then(|| status.booted())
-                        .flatten()
-                }),
-            };
-            chosen.map(|d| {
-                format::system_name(&status.os_name, d.version.as_deref().unwrap_or_default())
-            })
+            let id = target.clone().or_else(|| status.rollback_target.clone())?;
+            let d = status.find(&id)?;
+            let name =
+                format::system_name(&status.os_name, d.version.as_deref().unwrap_or_default());
+            Some((d.id.clone(), name))
         });
-        let Some(name) = chosen.flatten() else {
+        let Some((id, name)) = chosen.flatten() else {
             system.report(&UiError::new(
                 gettext("Nothing to Roll Back To"),
                 gettext("There is no other deployment to boot."),
@@ -53,8 +43,8 @@ impl KeelSystemPage {
         dialog.set_default_response(Some("rollback"));
         dialog.set_close_response("cancel");
         if dialog.choose_future(Some(self)).await == "rollback" {
-            self.run(Operation::Rollback(target.unwrap_or_default()))
-                .await;
+            // By id: what was named in the dialog is what boots, whatever changed meanwhile.
+            self.run(Operation::Rollback(id)).await;
         }
     }
 

@@ -79,6 +79,8 @@ mod imp {
         pub progress_bar: TemplateChild<gtk::ProgressBar>,
         #[template_child]
         pub deployments_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub cleanup_button: TemplateChild<gtk::Button>,
         #[property(get, set = Self::set_system)]
         pub system: OnceCell<KeelSystem>,
         /// The update whose package changes the expander lists, and its rows.
@@ -204,7 +206,12 @@ impl KeelSystemPage {
         };
         update_actions(system);
         system.connect_busy_notify(update_actions.clone());
-        system.connect_can_roll_back_notify(update_actions);
+        system.connect_can_roll_back_notify(update_actions.clone());
+        system.connect_can_cleanup_notify(update_actions);
+        system
+            .bind_property("can-cleanup", &*imp.cleanup_button, "visible")
+            .sync_create()
+            .build();
         system.connect_status_changed(glib::clone!(
             #[weak(rename_to = page)]
             self,
@@ -217,7 +224,11 @@ impl KeelSystemPage {
         let system = self.system();
         let busy = system.busy();
         for action in Action::MUTATIONS {
-            let possible = action != Action::RollBack || system.can_roll_back();
+            let possible = match action {
+                Action::RollBack => system.can_roll_back(),
+                Action::CleanUp | Action::Remove => system.can_cleanup(),
+                _ => true,
+            };
             self.action_set_enabled(action.name(), !busy && possible);
         }
         self.action_set_enabled(Action::Cancel.name(), busy);

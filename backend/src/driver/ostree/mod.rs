@@ -22,7 +22,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use ostree::{gio, glib, prelude::*};
 
-use super::{Cancel, CleanupSet, Restart, SystemDriver, UpdateOutcome, resolve, rollback_target};
+use super::{
+    Cancel, CleanupSet, Restart, SystemDriver, UpdateOutcome, pending_update, resolve,
+    rollback_target,
+};
 use crate::error::{Context, Error, Result};
 use crate::history;
 use crate::model::{
@@ -196,8 +199,10 @@ impl Engine {
             cached_update,
             capabilities: Capabilities::default(),
             rollback_target: None,
+            pending_update: None,
         };
         status.rollback_target = rollback_target(&status).map(|d| d.id.clone());
+        status.pending_update = pending_update(&status).map(|d| d.id.clone());
         status.capabilities = Capabilities {
             can_layer: self.offers_package_source(&repo, &status),
             can_pin: true,
