@@ -47,5 +47,12 @@ fn fedora_scale_makes_a_sysroot_keel_reads() {
     assert_eq!(status.deployments.len(), 2);
     assert!(status.deployments.iter().all(|d| d.package_count == 300));
     assert_eq!(driver.packages("1").unwrap().len(), 300);
-    keel_backend::demo::remove_tree(&sysroot).unwrap();
+    drop(driver);
+    let out = Command::new(env!("CARGO_BIN_EXE_keel-devtools"))
+        .arg("remove")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!path.exists());
 }
