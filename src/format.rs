@@ -5,7 +5,7 @@
 use gettextrs::{gettext, ngettext};
 use gtk::glib;
 use keel_api::Operation as OperationKind;
-use keel_api::model::{CleanupEstimate, Deployment, HistoryEntry, SystemStatus};
+use keel_api::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
 use crate::client::Operation;
@@ -75,9 +75,37 @@ pub fn system_name(os_name: &str, version: &str) -> String {
     format!("{os_name} {version}").trim().to_owned()
 }
 
-/// The first characters of a checksum, cut by characters (it came over D-Bus: any text).
-pub fn short_checksum(checksum: &str) -> String {
-    checksum.chars().take(10).collect()
+pub use keel_api::model::short_checksum;
+
+/// What a deployment's /etc changes come to, including the files that could not be compared (never
+/// counted as unchanged: as a normal user, /etc/shadow cannot be read).
+pub fn config_diff_summary(diff: &ConfigDiff) -> String {
+    let changed = (diff.modified.len() + diff.added.len() + diff.removed.len()) as u32;
+    let unreadable = diff.unreadable.len() as u32;
+    let mut text = if changed == 0 && unreadable == 0 {
+        gettext("/etc matches the image’s defaults.")
+    } else if changed == 0 {
+        gettext("No file in /etc that Keel could read differs from the image’s defaults.")
+    } else {
+        ngettext(
+            "{} file in /etc differs from the image’s defaults.",
+            "{} files in /etc differ from the image’s defaults.",
+            changed,
+        )
+        .replace("{}", &changed.to_string())
+    };
+    if unreadable > 0 {
+        text.push(' ');
+        text.push_str(
+            &ngettext(
+                "{} file could not be compared because Keel may not read it; it may differ too.",
+                "{} files could not be compared because Keel may not read them; they may differ too.",
+                unreadable,
+            )
+            .replace("{}", &unreadable.to_string()),
+        );
+    }
+    text
 }
 
 /// "12 upgraded, 1 added, 1 removed", localised with plurals.
@@ -283,7 +311,7 @@ pub fn cleanup_summary(estimate: &CleanupEstimate, status: Option<&SystemStatus>
             status
                 .and_then(|s| s.find(id))
                 .and_then(|d| d.version.clone())
-                .unwrap_or_else(|| short_checksum(id))
+                .unwrap_or_else(|| short_checksum(id).to_owned())
         })
         .collect();
     let n = estimate.deployments.len() as u32;
@@ -430,10 +458,24 @@ mod tests {
     }
 
     #[test]
-    fn checksums_are_cut_by_characters() {
-        assert_eq!(short_checksum("0123456789abcdef"), "0123456789");
-        assert_eq!(short_checksum("ääääääääääää"), "ääääääääää");
-        assert_eq!(short_checksum("abc"), "abc");
+    fn config_changes_count_unreadable_files_apart() {
+        let list = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let mut diff = ConfigDiff::default();
+        assert_eq!(
+            config_diff_summary(&diff),
+            "/etc matches the image’s defaults."
+        );
+        diff.unreadable = list(&["shadow", "sudoers"]);
+        assert_eq!(
+            config_diff_summary(&diff),
+            "No file in /etc that Keel could read differs from the image’s defaults. 2 files could not be compared because Keel may not read them; they may differ too."
+        );
+        diff.modified = list(&["motd"]);
+        diff.unreadable = list(&["shadow"]);
+        assert_eq!(
+            config_diff_summary(&diff),
+            "1 file in /etc differs from the image’s defaults. 1 file could not be compared because Keel may not read it; it may differ too."
+        );
     }
 
     /// Versions "41.N" are made on day N.

@@ -43,7 +43,10 @@ fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
 fn potfiles_lists_every_file_with_translatable_strings() {
     let listed = listed_files();
     let mut files = Vec::new();
-    walk(&repo_path("src"), &mut files);
+    // Both processes: the window's own words, and the backend's and keel-api's sentences.
+    for dir in ["src", "api/src", "backend/src"] {
+        walk(&repo_path(dir), &mut files);
+    }
     let mut missing = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap_or_default();

@@ -33,6 +33,15 @@ pub fn init() -> Option<String> {
     warning
 }
 
+/// A count as `ngettext` takes it (u32): counts beyond keep their last six digits and stay above
+/// one, which is all plural rules look at.
+pub fn plural_count(n: u64) -> u32 {
+    match u32::try_from(n) {
+        Ok(n) => n,
+        Err(_) => (n % 1_000_000) as u32 + 1_000_000,
+    }
+}
+
 /// Fills `{name}` placeholders of a translated sentence; translators may reorder them.
 ///
 /// ```
@@ -69,7 +78,7 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fill;
+    use super::{fill, plural_count};
 
     #[test]
     fn fill_replaces_named_placeholders_in_any_order() {
@@ -78,6 +87,15 @@ mod tests {
             "two then one"
         );
         assert_eq!(fill("{a}{a}", &[("a", "x")]), "xx");
+    }
+
+    #[test]
+    fn plural_counts_keep_what_plural_rules_look_at() {
+        assert_eq!(plural_count(1), 1);
+        assert_eq!(plural_count(u64::from(u32::MAX)), u32::MAX);
+        let big = plural_count(u64::from(u32::MAX) * 10 + 1);
+        assert_eq!(big % 10, 1, "the last digit stays");
+        assert!(big > 1);
     }
 
     #[test]

@@ -105,7 +105,16 @@ pub struct Deployment {
 
 impl Deployment {
     pub fn short_checksum(&self) -> &str {
-        &self.checksum[..self.checksum.len().min(10)]
+        short_checksum(&self.checksum)
+    }
+}
+
+/// The first ten characters of a checksum, as people read them. Cut by characters, not bytes: a
+/// checksum that came over D-Bus may be any text.
+pub fn short_checksum(checksum: &str) -> &str {
+    match checksum.char_indices().nth(10) {
+        Some((end, _)) => &checksum[..end],
+        None => checksum,
     }
 }
 
@@ -175,4 +184,22 @@ pub struct HistoryEntry {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<PackageDiff>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_checksum_is_cut_by_characters() {
+        assert_eq!(short_checksum("0123456789abcdef"), "0123456789");
+        assert_eq!(short_checksum("abc"), "abc");
+        // Two bytes each: cutting at byte 10 would be fine, at 11 would panic; any text is safe.
+        assert_eq!(short_checksum("äöüäöüäöüäöü"), "äöüäöüäöüä");
+        let deployment = Deployment {
+            checksum: "€€€€€€€€€€€€".into(),
+            ..Default::default()
+        };
+        assert_eq!(deployment.short_checksum(), "€€€€€€€€€€");
+    }
 }

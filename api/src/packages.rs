@@ -7,6 +7,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
 
+use crate::i18n::{fill, gettext, ngettext, plural_count};
+
 /// On D-Bus a `(sssss)`, as in `rpmostree.rpmdb.pkglist`; in JSON an object.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Type)]
 pub struct Package {
@@ -239,20 +241,31 @@ impl PackageDiff {
             && self.downgraded.is_empty()
     }
 
-    /// A one-line account such as "12 upgraded, 1 added, 1 removed" (English; the UI localises its own).
+    /// A one-line account such as "12 upgraded, 1 added, 1 removed", in the reader's language.
     pub fn summary(&self) -> String {
+        let n = |list: usize| plural_count(list as u64);
+        let (up, down) = (self.upgraded.len(), self.downgraded.len());
+        let (added, removed) = (self.added.len(), self.removed.len());
         let parts: Vec<String> = [
-            (self.upgraded.len(), "upgraded"),
-            (self.downgraded.len(), "downgraded"),
-            (self.added.len(), "added"),
-            (self.removed.len(), "removed"),
+            // Translators: numbers of packages in a diff between two versions of the system, as
+            // in "12 upgraded, 1 added, 1 removed".
+            (up, ngettext("{count} upgraded", "{count} upgraded", n(up))),
+            (
+                down,
+                ngettext("{count} downgraded", "{count} downgraded", n(down)),
+            ),
+            (added, ngettext("{count} added", "{count} added", n(added))),
+            (
+                removed,
+                ngettext("{count} removed", "{count} removed", n(removed)),
+            ),
         ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, template)| fill(&template, &[("count", &count.to_string())]))
         .collect();
         if parts.is_empty() {
-            "no package changes".to_owned()
+            gettext("no package changes")
         } else {
             parts.join(", ")
         }

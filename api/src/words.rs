@@ -4,6 +4,7 @@
 //! through these enums rather than comparing strings.
 
 use crate::dbus::ERROR_PREFIX;
+use crate::i18n::gettext;
 
 /// Declares a fieldless enum together with its one wire spelling per variant, and derives from that
 /// table everything else: `as_str`, `FromStr`, `Display`, serde (as a plain string, so JSON and
@@ -122,20 +123,31 @@ wire_enum! {
 }
 
 impl Operation {
-    /// The operation as the subject of a sentence, for a `Busy` error: "An update is running…".
-    pub fn as_subject(self) -> &'static str {
+    /// The operation as the subject of a sentence, for a `Busy` error: "An update is running…";
+    /// in the reader's language.
+    pub fn as_subject(self) -> String {
         match self {
-            Operation::Check => "A check for updates",
-            Operation::Download => "A download of the update",
-            Operation::Update => "An update",
-            Operation::Rollback => "A rollback",
-            Operation::Pin | Operation::Unpin => "A change of pins",
-            Operation::Remove => "The removal of a deployment",
+            // Translators: the subject of "… is running; …" (another operation holds the system).
+            Operation::Check => gettext("A check for updates"),
+            // Translators: the subject of "… is running; …".
+            Operation::Download => gettext("A download of the update"),
+            // Translators: the subject of "… is running; …".
+            Operation::Update => gettext("An update"),
+            // Translators: the subject of "… is running; …".
+            Operation::Rollback => gettext("A rollback"),
+            // Translators: the subject of "… is running; …"; pinning keeps a deployment from
+            // being cleaned up.
+            Operation::Pin | Operation::Unpin => gettext("A change of pins"),
+            // Translators: the subject of "… is running; …".
+            Operation::Remove => gettext("The removal of a deployment"),
             Operation::Install | Operation::Uninstall | Operation::ResetPackages => {
-                "A change of layered packages"
+                // Translators: the subject of "… is running; …".
+                gettext("A change of layered packages")
             }
-            Operation::Cleanup => "A cleanup",
-            Operation::Reboot => "A restart",
+            // Translators: the subject of "… is running; …".
+            Operation::Cleanup => gettext("A cleanup"),
+            // Translators: the subject of "… is running; …"; a restart of the computer.
+            Operation::Reboot => gettext("A restart"),
         }
     }
 }

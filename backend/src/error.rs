@@ -3,6 +3,7 @@
 //! The kinds are the API's [`ErrorKind`]s (`io.github.keelapp.Keel.Backend1.Error.*` on D-Bus).
 
 use keel_api::ErrorKind;
+use keel_api::i18n::{fill, gettext};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -50,9 +51,17 @@ impl Error {
         }
     }
 
-    /// Prefixes what was being done, keeping the kind: "Downloading the update: …".
+    /// Prefixes what was being done (already translated), keeping the kind: "Downloading the
+    /// update: …".
     pub fn context(self, what: &str) -> Self {
-        let wrap = |m: String| format!("{what}: {m}");
+        let wrap = |m: String| {
+            fill(
+                // Translators: {what} is what was being done ("Downloading the update"), {reason}
+                // why it failed.
+                &gettext("{what}: {reason}"),
+                &[("what", what), ("reason", &m)],
+            )
+        };
         match self {
             Error::Busy(m) => Error::Busy(wrap(m)),
             Error::NotFound(m) => Error::NotFound(wrap(m)),
@@ -79,23 +88,39 @@ impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         match err.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound(err.to_string()),
-            std::io::ErrorKind::PermissionDenied => Error::PermissionDenied(format!(
-                "{err}. Changing this system needs administrator rights."
-            )),
+            std::io::ErrorKind::PermissionDenied => {
+                Error::PermissionDenied(needs_administrator(&err.to_string()))
+            }
             std::io::ErrorKind::StorageFull => Error::Failed(no_space(&err.to_string())),
             _ => Error::Failed(err.to_string()),
         }
     }
 }
 
+pub(crate) fn needs_administrator(detail: &str) -> String {
+    fill(
+        // Translators: {detail} is the system’s own reason.
+        &gettext("{detail}. Changing this system needs administrator rights."),
+        &[("detail", detail)],
+    )
+}
+
 pub(crate) fn no_space(detail: &str) -> String {
-    format!(
-        "There is not enough free disk space ({detail}). Nothing was changed: free some space (Clean Up removes old deployments), then try again."
+    fill(
+        // Translators: {detail} is the system’s own reason; "Clean Up" is the button.
+        &gettext(
+            "There is not enough free disk space ({detail}). Nothing was changed: free some space (Clean Up removes old deployments), then try again.",
+        ),
+        &[("detail", detail)],
     )
 }
 
 pub(crate) fn unreachable_remote(detail: &str) -> String {
-    format!(
-        "The update server cannot be reached ({detail}). Nothing was changed: check the network connection, then try again."
+    fill(
+        // Translators: {detail} is the system’s own reason.
+        &gettext(
+            "The update server cannot be reached ({detail}). Nothing was changed: check the network connection, then try again.",
+        ),
+        &[("detail", detail)],
     )
 }

@@ -1,14 +1,16 @@
 //! Text for people at a terminal: sizes and times as the command line prints them.
 
+use keel_api::i18n::{fill, gettext, ngettext, plural_count};
+
 /// A size in SI units with one decimal, as GNOME shows sizes: "512 bytes", "1.5 MB".
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
     if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".to_owned()
-        } else {
-            format!("{bytes} bytes")
-        };
+        let count = plural_count(bytes);
+        return fill(
+            &ngettext("{count} byte", "{count} bytes", count),
+            &[("count", &bytes.to_string())],
+        );
     }
     let mut value = bytes as f64 / 1000.0;
     let mut unit = 0;
@@ -16,7 +18,14 @@ pub fn size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    let tenths = format!("{value:.1}");
+    let (whole, tenth) = tenths.split_once('.').unwrap_or((&tenths, "0"));
+    fill(
+        // Translators: a size with one decimal, "1.5 MB"; write your language's decimal
+        // separator between {whole} and {tenth}.
+        &gettext("{whole}.{tenth} {unit}"),
+        &[("whole", whole), ("tenth", tenth), ("unit", UNITS[unit])],
+    )
 }
 
 /// Seconds since the epoch as an ISO 8601 UTC time: 2026-12-02T12:38:00Z.

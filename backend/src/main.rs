@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use keel_api::i18n::{fill, gettext};
 #[cfg(feature = "demo")]
 use keel_backend::demo;
 use keel_backend::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
@@ -183,7 +184,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.message());
+            // Translators: the command line's prefix of an error sentence.
+            eprintln!(
+                "{}",
+                fill(&gettext("error: {message}"), &[("message", err.message())])
+            );
             ExitCode::from(exit_code(&err))
         }
     }
@@ -221,9 +226,9 @@ fn demo_sysroot() -> Result<PathBuf> {
 /// Built without the demo builder, there is no demo to show.
 #[cfg(not(feature = "demo"))]
 fn demo_sysroot() -> Result<PathBuf> {
-    Err(Error::NotFound(
-        "This keel-backend was built without Keel's demo system (cargo feature `demo`); give --sysroot PATH, or --system on an OSTree system.".to_owned(),
-    ))
+    Err(Error::NotFound(gettext(
+        "This keel-backend was built without Keel’s demo system (cargo feature `demo`); give --sysroot PATH, or --system on an OSTree system.",
+    )))
 }
 
 /// Like [`target_path`], creating the demo on first use.
@@ -232,7 +237,10 @@ fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
     #[cfg(feature = "demo")]
     if is_demo && !demo::exists(&demo::default_dir()) {
         let dir = demo::default_dir();
-        eprintln!("Creating the demo system in {} …", dir.display());
+        eprintln!(
+            "{}",
+            in_dir(gettext("Creating the demo system in {dir} …"), &dir)
+        );
         demo::init(&dir)?;
     }
     Ok((path, is_demo))
@@ -249,23 +257,32 @@ fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
     match action {
         DemoAction::Init => {
             demo::init(&dir)?;
-            println!("Created the demo system in {}", dir.display());
+            println!(
+                "{}",
+                in_dir(gettext("Created the demo system in {dir}"), &dir)
+            );
             Ok(())
         }
         DemoAction::Remove => {
             if !demo::exists(&dir) {
-                return Err(Error::NotFound(format!(
-                    "There is no demo system in {}.",
-                    dir.display()
+                return Err(Error::NotFound(in_dir(
+                    gettext("There is no demo system in {dir}."),
+                    &dir,
                 )));
             }
             demo::remove_tree(&dir)?;
-            println!("Removed the demo system in {}", dir.display());
+            println!(
+                "{}",
+                in_dir(gettext("Removed the demo system in {dir}"), &dir)
+            );
             Ok(())
         }
         DemoAction::Publish => {
             let version = demo::publish(&dir)?;
-            println!("Published {} {version}", demo::content::OS_NAME);
+            // Translators: {os} is the demo's name ("Keel Demo OS"), {version} its new version.
+            let published = gettext("Published {os} {version}");
+            let os = demo::content::OS_NAME;
+            println!("{}", fill(&published, &[("os", os), ("version", &version)]));
             Ok(())
         }
     }
@@ -349,59 +366,60 @@ fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
     match command {
         Command::Check => match system.check(&phases, &cancel)? {
             Some(update) => print_update(&update),
-            None => println!("No update available."),
+            None => println!("{}", gettext("No update available.")),
         },
         Command::Update { download_only } => {
             match system.update(download_only, &phases, &cancel)? {
-                UpdateOutcome::UpToDate => println!("No update available."),
+                UpdateOutcome::UpToDate => println!("{}", gettext("No update available.")),
                 UpdateOutcome::Downloaded { version } => {
-                    println!(
-                        "Downloaded {}; run `update` to deploy it.",
-                        version.unwrap_or_default()
-                    )
+                    // Translators: {version} is a version ("41.20261125.0"); keep `update`.
+                    let done = gettext("Downloaded {version}; run `update` to deploy it.");
+                    let version = version.unwrap_or_default();
+                    println!("{}", fill(&done, &[("version", &version)]));
                 }
                 UpdateOutcome::Deployed { id, version } => {
-                    println!(
-                        "Deployed {} ({id}); it boots next.",
-                        version.unwrap_or_default()
-                    )
+                    // Translators: {version} is a version ("41.20261125.0"), {id} a deployment's.
+                    let done = gettext("Deployed {version} ({id}); it boots next.");
+                    let version = version.unwrap_or_default();
+                    println!("{}", fill(&done, &[("version", &version), ("id", &id)]));
                 }
             }
         }
         Command::Rollback { deployment } => {
             let id = deployment.map(|spec| id_of(system, &spec)).transpose()?;
             let d = system.rollback(id.as_deref(), &phases)?;
-            println!("{} boots next.", describe(&d));
+            println!("{}", described(gettext("{deployment} boots next."), &d));
         }
         Command::Pin { deployment } => {
             let d = system.set_pinned(&id_of(system, &deployment)?, true)?;
-            println!("Pinned {}.", describe(&d));
+            println!("{}", described(gettext("Pinned {deployment}."), &d));
         }
         Command::Unpin { deployment } => {
             let d = system.set_pinned(&id_of(system, &deployment)?, false)?;
-            println!("Unpinned {}.", describe(&d));
+            println!("{}", described(gettext("Unpinned {deployment}."), &d));
         }
         Command::Remove { deployment } => {
             let freed = system.remove(&id_of(system, &deployment)?, &cancel)?;
-            println!("Removed; freed {}.", format::size(freed));
+            println!("{}", freed_text(gettext("Removed; freed {size}."), freed));
         }
         Command::Install { packages } => {
             system.install(&packages, &phases, &cancel)?;
-            println!(
-                "Layered {}; it takes effect at the next boot.",
-                packages.join(", ")
-            );
+            // Translators: {packages} is a list of package names.
+            let done = gettext("Layered {packages}; it takes effect at the next boot.");
+            println!("{}", fill(&done, &[("packages", &packages.join(", "))]));
         }
         Command::Uninstall { packages } => {
             system.uninstall(&packages, &phases, &cancel)?;
-            println!(
-                "Removed {}; it takes effect at the next boot.",
-                packages.join(", ")
-            );
+            // Translators: {packages} is a list of package names.
+            let done = gettext("Removed {packages}; it takes effect at the next boot.");
+            println!("{}", fill(&done, &[("packages", &packages.join(", "))]));
         }
         Command::ResetPackages => {
             system.reset_packages(&phases, &cancel)?;
-            println!("All layered packages removed; this takes effect at the next boot.");
+            println!(
+                "{}",
+                gettext("All layered packages removed; this takes effect at the next boot.")
+            );
         }
         Command::Cleanup {
             pending,
@@ -456,13 +474,21 @@ fn cleanup(
     if dry_run {
         let estimate = system.cleanup_estimate(what)?;
         for id in &estimate.deployments {
-            println!("would remove {id}");
+            // Translators: a dry run of a cleanup; {id} is a deployment's id.
+            println!("{}", fill(&gettext("would remove {id}"), &[("id", id)]));
         }
-        println!("would free {}", format::size(estimate.bytes));
+        // Translators: a dry run of a cleanup.
+        println!(
+            "{}",
+            freed_text(gettext("would free {size}"), estimate.bytes)
+        );
         return Ok(());
     }
     let freed = system.cleanup(what, cancel)?;
-    println!("Cleaned up; freed {}.", format::size(freed));
+    println!(
+        "{}",
+        freed_text(gettext("Cleaned up; freed {size}."), freed)
+    );
     Ok(())
 }
 
@@ -478,7 +504,10 @@ fn print_config_diff(diff: &ConfigDiff) {
         }
     }
     if !diff.unreadable.is_empty() {
-        println!("? could not be compared (not readable here); run as root to compare them.");
+        // Translators: explains the files marked “?” above it.
+        let note =
+            gettext("? could not be compared (not readable here); run as root to compare them.");
+        println!("{note}");
     }
 }
 
@@ -486,10 +515,17 @@ fn print_history(history: &[HistoryEntry]) {
     for e in history {
         let versions = match (&e.from_version, &e.to_version) {
             (Some(a), Some(b)) => format!(" {a} → {b}"),
-            (Some(a), None) => format!(" on {a}"),
+            // Translators: a history line's version, when it stayed the same.
+            (Some(a), None) => fill(&gettext(" on {version}"), &[("version", a)]),
             _ => String::new(),
         };
-        let result = if e.success { "ok" } else { "FAILED" };
+        let result = if e.success {
+            // Translators: a history line's result.
+            gettext("ok")
+        } else {
+            // Translators: a history line's result.
+            gettext("FAILED")
+        };
         println!(
             "{}  {:<14} {result}{versions}: {}",
             format::iso_time(e.time),
@@ -506,40 +542,65 @@ fn print_json<T: serde::Serialize>(value: &T) {
     );
 }
 
-fn describe(d: &Deployment) -> String {
-    format!(
+/// A sentence about a deployment: `{deployment}` becomes its version (or checksum) and id.
+fn described(template: String, d: &Deployment) -> String {
+    let name = format!(
         "{} {}",
         d.version.as_deref().unwrap_or(d.short_checksum()),
         d.id
-    )
+    );
+    fill(&template, &[("deployment", &name)])
+}
+
+/// A sentence with `{size}`, an amount of disk space.
+fn freed_text(template: String, bytes: u64) -> String {
+    fill(&template, &[("size", &format::size(bytes))])
+}
+
+/// A sentence with `{dir}`, a folder.
+#[cfg(feature = "demo")]
+fn in_dir(template: String, dir: &std::path::Path) -> String {
+    fill(&template, &[("dir", &dir.display().to_string())])
 }
 
 /// Reads like `rpm-ostree status`: ● marks the booted deployment, the first one boots next.
 fn print_status(status: &SystemStatus) {
-    println!(
-        "System: {}{}",
-        status.os_name,
-        if status.demo { " (Keel demo)" } else { "" }
-    );
-    println!("Sysroot: {}", status.sysroot);
+    let system = if status.demo {
+        // Translators: {name} is the system's name ("Keel Demo OS").
+        gettext("System: {name} (Keel demo)")
+    } else {
+        // Translators: {name} is the system's name ("Fedora Linux 41").
+        gettext("System: {name}")
+    };
+    println!("{}", fill(&system, &[("name", &status.os_name)]));
+    // Translators: {path} is a folder.
+    let sysroot = gettext("Sysroot: {path}");
+    println!("{}", fill(&sysroot, &[("path", &status.sysroot)]));
     if status.booted_emulated {
-        println!("Note: this sysroot is not running; its booted deployment is Keel's record.");
+        println!(
+            "{}",
+            gettext("Note: this sysroot is not running; its booted deployment is Keel’s record.")
+        );
     }
-    println!("Deployments:");
+    println!("{}", gettext("Deployments:"));
     for d in &status.deployments {
         let mark = if d.booted { "●" } else { " " };
         let mut role = Vec::new();
         if d.default {
-            role.push("next boot");
+            // Translators: a deployment's role in `keel-backend status`.
+            role.push(gettext("next boot"));
         }
         if d.pending {
-            role.push("pending");
+            // Translators: a deployment's role in `keel-backend status`.
+            role.push(gettext("pending"));
         }
         if d.rollback {
-            role.push("rollback");
+            // Translators: a deployment's role in `keel-backend status`.
+            role.push(gettext("rollback"));
         }
         if d.staged {
-            role.push("staged");
+            // Translators: a deployment's role in `keel-backend status`.
+            role.push(gettext("staged"));
         }
         let role = if role.is_empty() {
             String::new()
@@ -586,31 +647,48 @@ fn print_status(status: &SystemStatus) {
 }
 
 fn print_update(update: &Update) {
+    let available = if update.downloaded {
+        // Translators: {version} is a version, {time} when it was made, {changes} a summary such
+        // as "12 upgraded, 1 added".
+        gettext("Available update: {version} ({time}), {changes}, downloaded")
+    } else {
+        // Translators: as above, not downloaded yet.
+        gettext("Available update: {version} ({time}), {changes}")
+    };
     println!(
-        "Available update: {} ({}), {}{}",
-        update.version.as_deref().unwrap_or(&update.checksum),
-        format::iso_time(update.timestamp),
-        update.diff.summary(),
-        if update.downloaded {
-            ", downloaded"
-        } else {
-            ""
-        }
+        "{}",
+        fill(
+            &available,
+            &[
+                (
+                    "version",
+                    update.version.as_deref().unwrap_or(&update.checksum)
+                ),
+                ("time", &format::iso_time(update.timestamp)),
+                ("changes", &update.diff.summary()),
+            ],
+        )
     );
 }
 
 fn print_diff(diff: &PackageDiff) {
-    for c in &diff.upgraded {
-        println!("Upgraded:   {} {} → {}", c.name, c.old_evr, c.new_evr);
+    // Translators: the labels of the lines of `keel-backend diff` (aligned when printed).
+    let labels = [
+        gettext("Upgraded:"),
+        gettext("Downgraded:"),
+        gettext("Added:"),
+        gettext("Removed:"),
+    ];
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (label, changes) in labels[..2].iter().zip([&diff.upgraded, &diff.downgraded]) {
+        for c in changes {
+            println!("{label:<width$} {} {} → {}", c.name, c.old_evr, c.new_evr);
+        }
     }
-    for c in &diff.downgraded {
-        println!("Downgraded: {} {} → {}", c.name, c.old_evr, c.new_evr);
-    }
-    for p in &diff.added {
-        println!("Added:      {}", p.nevra());
-    }
-    for p in &diff.removed {
-        println!("Removed:    {}", p.nevra());
+    for (label, packages) in labels[2..].iter().zip([&diff.added, &diff.removed]) {
+        for p in packages {
+            println!("{label:<width$} {}", p.nevra());
+        }
     }
     println!("{}", diff.summary());
 }
@@ -636,13 +714,16 @@ impl Progress for Terminal {
         let filled = (update.fraction * 30.0).round() as usize;
         let bar = format!("{}{}", "#".repeat(filled), "-".repeat(30 - filled.min(30)));
         let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[K[{bar}] {:>3.0}% {}: {}",
-            update.fraction * 100.0,
-            update.phase,
-            update.message
+        let line = fill(
+            // Translators: a progress line on a terminal, after its bar; {percent} is a number.
+            &gettext("{percent}% {phase}: {message}"),
+            &[
+                ("percent", &format!("{:>3.0}", update.fraction * 100.0)),
+                ("phase", &update.phase),
+                ("message", &update.message),
+            ],
         );
+        let _ = write!(err, "\r\x1b[K[{bar}] {line}");
         if update.fraction >= 1.0 {
             let _ = writeln!(err);
         }

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use keel_api::i18n::gettext;
+
 /// Where an operation reports how far it is.
 pub trait Progress: Send + Sync {
     fn report(&self, update: &ProgressUpdate);
@@ -40,7 +42,8 @@ impl Phases {
         }
     }
 
-    /// Reports `within` (0–1) of the phase that spans `start..end` of the whole.
+    /// Reports `within` (0–1) of the phase that spans `start..end` of the whole; the phase's name
+    /// and the message are already translated.
     pub fn at(
         &self,
         start: f64,
@@ -65,6 +68,7 @@ impl Phases {
     }
 
     pub fn done(&self, message: &str) {
-        self.at(1.0, 1.0, 1.0, "Done", message, (0, 0));
+        // Translators: the last progress phase: the operation has finished.
+        self.at(1.0, 1.0, 1.0, &gettext("Done"), message, (0, 0));
     }
 }

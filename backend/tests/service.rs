@@ -23,6 +23,8 @@ struct Service {
     address: String,
     /// More arguments for `serve`.
     serve_args: Vec<&'static str>,
+    /// Compiled German translations: the backend then runs in a German session.
+    german: Option<tempfile::TempDir>,
     demo: Demo,
     // Declared last: dropped after the backend is killed.
     _bus: Bus,
@@ -65,12 +67,22 @@ impl Service {
     }
 
     fn start_with(demo: Demo, serve_args: &[&'static str]) -> Self {
+        Self::launch(demo, serve_args, None)
+    }
+
+    /// The service in a German session, as a German desktop starts it.
+    fn start_german(demo: Demo) -> Self {
+        Self::launch(demo, &[], Some(common::german_translations()))
+    }
+
+    fn launch(demo: Demo, serve_args: &[&'static str], german: Option<tempfile::TempDir>) -> Self {
         let bus = Bus::start();
         let mut service = Self {
             backend: None,
             name: keel_backend::dbus::bus_name(&demo.sysroot()),
             address: bus.address.clone(),
             serve_args: serve_args.to_vec(),
+            german,
             demo,
             _bus: bus,
         };
@@ -79,7 +91,11 @@ impl Service {
     }
 
     fn spawn_backend(&mut self) {
-        let child = Command::new(common::bin())
+        let mut command = Command::new(common::bin());
+        if let Some(translations) = &self.german {
+            common::german_session(&mut command, translations.path());
+        }
+        let child = command
             .arg("--sysroot")
             .arg(self.demo.sysroot())
             .args(["serve", "--idle-timeout", "0", "--address", &self.address])
@@ -173,6 +189,29 @@ fn wait_finished(tx: &Proxy) -> (bool, String, String) {
         tx.get_property("ErrorName").unwrap(),
         tx.get_property("ErrorMessage").unwrap(),
     )
+}
+
+/// Every transaction's signals, subscribed to before anything starts so that none is missed.
+fn transaction_signals(conn: &Connection) -> zbus::blocking::MessageIterator {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(TX_IFACE)
+        .unwrap()
+        .build();
+    zbus::blocking::MessageIterator::for_match_rule(rule, conn, None).unwrap()
+}
+
+/// Asks to pin the rollback deployment while another transaction runs, which must fail: the
+/// deployment's id, the error's name and its message.
+fn pin_while_busy(proxy: &Proxy) -> (String, String, String) {
+    let rollback = string(&deployments(&status(proxy))[1], "id");
+    let err = proxy
+        .call::<_, _, OwnedObjectPath>("Pin", &(rollback.as_str(),))
+        .unwrap_err();
+    let zbus::Error::MethodError(name, Some(message), _) = err else {
+        panic!("expected a D-Bus error, got {err:?}")
+    };
+    (rollback, name.to_string(), message)
 }
 
 fn no_options() -> HashMap<String, Value<'static>> {
@@ -285,13 +324,7 @@ fn update_reports_rising_progress_and_finishes() {
     let service = Service::start(demo);
     let conn = service.connect();
     let proxy = service.proxy(&conn);
-    // Subscribe to every transaction's signals before starting, so none is missed.
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface(TX_IFACE)
-        .unwrap()
-        .build();
-    let signals = zbus::blocking::MessageIterator::for_match_rule(rule, &conn, None).unwrap();
+    let signals = transaction_signals(&conn);
     let path: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
     let mut fractions = Vec::new();
     let mut finished = None;
@@ -349,18 +382,63 @@ fn one_transaction_at_a_time() {
     assert_eq!(first, joined, "an identical request joins the running one");
     let active: OwnedObjectPath = proxy.get_property("ActiveTransaction").unwrap();
     assert_eq!(active, first);
-    let rollback = string(&deployments(&status(&proxy))[1], "id");
-    let err = proxy
-        .call::<_, _, OwnedObjectPath>("Pin", &(rollback.as_str(),))
-        .unwrap_err();
-    let zbus::Error::MethodError(name, Some(message), _) = err else {
-        panic!("expected a D-Bus error, got {err:?}")
-    };
-    assert_eq!(name.as_str(), "io.github.keelapp.Keel.Backend1.Error.Busy");
+    let (rollback, name, message) = pin_while_busy(&proxy);
+    assert_eq!(name, "io.github.keelapp.Keel.Backend1.Error.Busy");
     assert!(message.contains("An update is running"), "{message}");
     let (success, ..) = wait_finished(&service.transaction(&conn, &first));
     assert!(success);
     let _: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
+}
+
+/// What the window shows from the backend — a Busy error, progress phases, the transaction's
+/// last sentence, a history entry — is in the language of the session that started it.
+#[test]
+fn a_german_session_reads_german() {
+    let demo = Demo::new();
+    let _server = HttpServer::serve_remote(&demo, 0.1);
+    let service = Service::start_german(demo);
+    let conn = service.connect();
+    let proxy = service.proxy(&conn);
+    let signals = transaction_signals(&conn);
+    let update: OwnedObjectPath = proxy.call("Update", &(no_options(),)).unwrap();
+    let (_, _, message) = pin_while_busy(&proxy);
+    assert!(
+        message.starts_with("Eine Aktualisierung läuft gerade. Warten Sie,"),
+        "{message}"
+    );
+    let mut phases = std::collections::BTreeSet::new();
+    for message in signals {
+        let message = message.unwrap();
+        if message.header().member().map(|m| m.as_str()) != Some("Progress") {
+            continue;
+        }
+        let (fraction, phase, ..): (f64, String, String, u64, u64) =
+            message.body().deserialize().unwrap();
+        phases.insert(phase);
+        if fraction >= 1.0 {
+            break;
+        }
+    }
+    // Progress is sent at most every 50 ms, so short phases may not show; these always do.
+    for phase in ["Herunterladen", "Fertig"] {
+        assert!(phases.contains(phase), "{phase} in {phases:?}");
+    }
+    let (success, _, _) = wait_finished(&service.transaction(&conn, &update));
+    assert!(success);
+    let said: String = service
+        .transaction(&conn, &update)
+        .get_property("Message")
+        .unwrap();
+    assert_eq!(
+        said,
+        "41.20261125.0 ist bereitgestellt und wird nach einem Neustart gestartet."
+    );
+    let history: Vec<Dict> = proxy.call("GetHistory", &()).unwrap();
+    let last = history.last().expect("the update is in the history");
+    assert_eq!(
+        string(last, "message"),
+        "Bereitgestellt; wird als Nächstes gestartet"
+    );
 }
 
 #[test]

@@ -96,7 +96,7 @@ impl KeelDeployment {
     }
 
     pub fn short_checksum(&self) -> String {
-        crate::format::short_checksum(&self.checksum())
+        crate::format::short_checksum(&self.checksum()).to_owned()
     }
 
     /// The version, or the commit when it has none.

@@ -17,6 +17,7 @@ use crate::model::{
 };
 use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
+use keel_api::i18n::{fill, gettext};
 
 /// What Keel can read and do on one system. Deployments are named as [`resolve`] accepts them.
 ///
@@ -91,15 +92,24 @@ pub enum UpdateOutcome {
 impl UpdateOutcome {
     /// A sentence for people.
     pub fn message(&self) -> String {
-        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "The update".to_owned());
+        let version = |v: &Option<String>| {
+            // Translators: stands for {version} in the two sentences after it when the update
+            // has no version number.
+            v.clone().unwrap_or_else(|| gettext("The update"))
+        };
+        let with = |template: String, v| fill(&template, &[("version", &version(v))]);
         match self {
-            UpdateOutcome::UpToDate => "The system is up to date.".to_owned(),
-            UpdateOutcome::Downloaded { version: v } => {
-                format!("{} is downloaded; update again to deploy it.", version(v))
-            }
-            UpdateOutcome::Deployed { version: v, .. } => {
-                format!("{} is deployed; it boots after a restart.", version(v))
-            }
+            UpdateOutcome::UpToDate => gettext("The system is up to date."),
+            UpdateOutcome::Downloaded { version: v } => with(
+                // Translators: {version} is a version ("41.20261125.0") or "The update".
+                gettext("{version} is downloaded; update again to deploy it."),
+                v,
+            ),
+            UpdateOutcome::Deployed { version: v, .. } => with(
+                // Translators: {version} is a version ("41.20261125.0") or "The update".
+                gettext("{version} is deployed; it boots after a restart."),
+                v,
+            ),
         }
     }
 }
@@ -118,8 +128,17 @@ impl Restart {
     /// A sentence for people; only a simulated restart says it is one.
     pub fn message(&self) -> String {
         match self {
-            Restart::Requested(d) => format!("Restarting the computer into {}.", name(d)),
-            Restart::Simulated(d) => format!("Restarted (simulated); {} is booted.", name(d)),
+            Restart::Requested(d) => fill(
+                // Translators: {deployment} is a version ("41.20261125.0") or a checksum.
+                &gettext("Restarting the computer into {deployment}."),
+                &[("deployment", &name(d))],
+            ),
+            Restart::Simulated(d) => fill(
+                // Translators: the demo's restarts are simulated; {deployment} is a version
+                // ("41.20261125.0") or a checksum.
+                &gettext("Restarted (simulated); {deployment} is booted."),
+                &[("deployment", &name(d))],
+            ),
         }
     }
 
@@ -187,9 +206,16 @@ impl Cancel {
 /// A deployment by index, id, or one of the words `booted`, `pending`, `rollback`.
 pub fn resolve<'s>(status: &'s SystemStatus, spec: &str) -> Result<&'s Deployment> {
     status.find(spec).ok_or_else(|| {
-        Error::NotFound(format!(
-            "There is no deployment “{spec}”. Give an index from 0 to {}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
-            status.deployments.len().saturating_sub(1)
+        Error::NotFound(fill(
+            // Translators: {spec} is what was asked for, {last} the last index; keep
+            // `keel-backend status` and the words booted, pending and rollback as they are.
+            &gettext(
+                "There is no deployment “{spec}”. Give an index from 0 to {last}, an id as `keel-backend status` shows it, or booted, pending or rollback.",
+            ),
+            &[
+                ("spec", spec),
+                ("last", &status.deployments.len().saturating_sub(1).to_string()),
+            ],
         ))
     })
 }
@@ -205,8 +231,10 @@ pub fn validate_package_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!(
-            "“{name}” is not a package name: use letters, digits and . _ + - only."
+        Err(Error::InvalidArgument(fill(
+            // Translators: {name} is what was given as a package name.
+            &gettext("“{name}” is not a package name: use letters, digits and . _ + - only."),
+            &[("name", name)],
         )))
     }
 }

@@ -20,6 +20,7 @@ use zbus::{Connection, interface};
 use crate::driver::{Cancel, CleanupSet};
 use crate::error::Error;
 use keel_api::TransactionState;
+use keel_api::i18n::{fill, gettext};
 use transaction::{ActiveGuard, Transaction, run_transaction};
 pub use worker::Target;
 use worker::{Answer, MutationJob, Query, Request, Workers};
@@ -100,8 +101,13 @@ fn invalid(message: String) -> BackendError {
 /// another deployment by the time the writer runs (the writer finds the id again under the lock).
 fn require_id(spec: &str) -> Result<()> {
     if spec.parse::<u64>().is_ok() || matches!(spec, "booted" | "pending" | "rollback") {
-        return Err(invalid(format!(
-            "“{spec}” names a deployment by its place, which can change before the request runs; name it by its id, as GetStatus lists it."
+        return Err(invalid(fill(
+            // Translators: {spec} is what a program sent (an index or booted, pending, rollback);
+            // GetStatus is a D-Bus method's name.
+            &gettext(
+                "“{spec}” names a deployment by its place, which can change before the request runs; name it by its id, as GetStatus lists it.",
+            ),
+            &[("spec", spec)],
         )));
     }
     Ok(())
@@ -115,13 +121,19 @@ fn bool_options(
     let mut out = HashMap::new();
     for (key, value) in options {
         if !known.contains(&key.as_str()) {
-            return Err(invalid(format!(
-                "Unknown option “{key}”; this method takes {}.",
-                known.join(", ")
+            return Err(invalid(fill(
+                // Translators: {key} is an option a program sent, {known} the options there are.
+                &gettext("Unknown option “{key}”; this method takes {known}."),
+                &[("key", key), ("known", &known.join(", "))],
             )));
         }
-        let flag = bool::try_from(value)
-            .map_err(|_| invalid(format!("Option “{key}” must be a boolean (b).")))?;
+        let flag = bool::try_from(value).map_err(|_| {
+            invalid(fill(
+                // Translators: {key} is an option a program sent; (b) is its D-Bus type.
+                &gettext("Option “{key}” must be a boolean (b)."),
+                &[("key", key)],
+            ))
+        })?;
         out.insert(key.clone(), flag);
     }
     Ok(out)
@@ -177,9 +189,12 @@ impl Backend {
                 if active.request == request {
                     return Ok(active.path.clone());
                 }
-                return Err(BackendError::Busy(format!(
-                    "{} is running; wait for it to finish, or cancel it, then try again.",
-                    active.request.operation().as_subject()
+                return Err(BackendError::Busy(fill(
+                    // Translators: {operation} is "An update", "A rollback", "A cleanup"….
+                    &gettext(
+                        "{operation} is running; wait for it to finish, or cancel it, then try again.",
+                    ),
+                    &[("operation", &active.request.operation().as_subject())],
                 )));
             }
             state.next_id += 1;
@@ -372,7 +387,7 @@ impl Backend {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<OwnedObjectPath> {
         if packages.is_empty() {
-            return Err(invalid("Name at least one package to install.".to_owned()));
+            return Err(invalid(gettext("Name at least one package to install.")));
         }
         self.start(Request::Install { packages }, server, conn)
             .await
@@ -386,7 +401,7 @@ impl Backend {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<OwnedObjectPath> {
         if packages.is_empty() {
-            return Err(invalid("Name at least one package to remove.".to_owned()));
+            return Err(invalid(gettext("Name at least one package to remove.")));
         }
         self.start(Request::Uninstall { packages }, server, conn)
             .await
@@ -565,5 +580,9 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
 }
 
 fn bus_error(err: zbus::Error) -> Error {
-    Error::Failed(format!("Could not serve on the message bus: {err}"))
+    Error::Failed(fill(
+        // Translators: {detail} is the D-Bus library's own (English) reason.
+        &gettext("Could not serve on the message bus: {detail}"),
+        &[("detail", &err.to_string())],
+    ))
 }

@@ -14,6 +14,7 @@ use super::{Backend, OBJECT_PATH, State, lock};
 use crate::driver::Cancel;
 use crate::error::Error;
 use crate::progress::ProgressUpdate;
+use keel_api::i18n::gettext;
 use keel_api::{Operation, TransactionState};
 
 /// A finished transaction stays readable this long, for clients that come late to it.
@@ -77,7 +78,7 @@ async fn writer_outcome(events: &async_channel::Receiver<Event>) -> crate::Resul
             return result;
         }
     }
-    Err(Error::Failed("The backend's writer stopped.".to_owned()))
+    Err(Error::Failed(gettext("The backend’s writer stopped.")))
 }
 
 /// Forwards progress to the transaction object until the writer answers; returns its answer.
@@ -111,7 +112,7 @@ async fn forward_progress(
                 }
             }
             Ok(Event::Done(result)) => break result,
-            Err(_) => break Err(Error::Failed("The backend's writer stopped.".to_owned())),
+            Err(_) => break Err(Error::Failed(gettext("The backend’s writer stopped."))),
         }
     };
     if let Some(update) = held {

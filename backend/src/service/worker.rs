@@ -10,10 +10,13 @@ use std::time::Duration;
 pub use crate::driver::Target;
 use crate::driver::{self, Cancel, CleanupSet, SystemDriver};
 use crate::error::{Error, Result};
-use crate::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
+use crate::model::{
+    AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus,
+};
 use crate::packages::{Package, PackageDiff};
 use crate::progress::{Phases, Progress, ProgressUpdate};
 use keel_api::Operation;
+use keel_api::i18n::{fill, gettext};
 
 /// A mutation, as a client asked for it; two equal requests are the same transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,17 +155,17 @@ impl Workers {
         };
         reader
             .send(QueryJob { query, reply })
-            .map_err(|_| Error::Failed("The backend's reader has stopped.".to_owned()))?;
+            .map_err(|_| Error::Failed(gettext("The backend’s reader has stopped.")))?;
         answer
             .recv()
             .await
-            .map_err(|_| Error::Failed("The backend's reader has stopped.".to_owned()))?
+            .map_err(|_| Error::Failed(gettext("The backend’s reader has stopped.")))?
     }
 
     pub fn run(&self, job: MutationJob) -> Result<()> {
         self.mutations
             .send(job)
-            .map_err(|_| Error::Failed("The backend's writer has stopped.".to_owned()))
+            .map_err(|_| Error::Failed(gettext("The backend’s writer has stopped.")))
     }
 }
 
@@ -255,28 +258,43 @@ fn perform(
     phases: &Phases,
     cancel: &Cancel,
 ) -> Result<String> {
-    let freed = |bytes: u64| format!("Freed {}.", crate::format::size(bytes));
-    let layered = |_| "Packages changed; they take effect at the next boot.".to_owned();
+    let freed = |bytes: u64| {
+        fill(
+            // Translators: {size} is an amount of disk space, "1.5 GB".
+            &gettext("Freed {size}."),
+            &[("size", &crate::format::size(bytes))],
+        )
+    };
+    let layered = |_| gettext("Packages changed; they take effect at the next boot.");
+    let named =
+        |template: String, d: &Deployment| fill(&template, &[("deployment", &driver::name(d))]);
     match request {
         Request::Check => system.check(phases, cancel).map(|u| match u {
-            Some(u) => format!("{} is available.", u.version.unwrap_or(u.checksum)),
-            None => "The system is up to date.".to_owned(),
+            Some(u) => fill(
+                // Translators: {version} is a version ("41.20261125.0") or a checksum.
+                &gettext("{version} is available."),
+                &[("version", &u.version.unwrap_or(u.checksum))],
+            ),
+            None => gettext("The system is up to date."),
         }),
         Request::Update { download_only } => system
             .update(*download_only, phases, cancel)
             .map(|o| o.message()),
         Request::Rollback { target } => {
             let target = (!target.is_empty()).then_some(target.as_str());
-            system
-                .rollback(target, phases)
-                .map(|d| format!("{} boots next.", driver::name(&d)))
+            system.rollback(target, phases).map(|d| {
+                // Translators: {deployment} is a version ("41.20261125.0") or a checksum.
+                named(gettext("{deployment} boots next."), &d)
+            })
         }
-        Request::Pin { deployment } => system
-            .set_pinned(deployment, true)
-            .map(|d| format!("{} is pinned.", driver::name(&d))),
-        Request::Unpin { deployment } => system
-            .set_pinned(deployment, false)
-            .map(|d| format!("{} is no longer pinned.", driver::name(&d))),
+        Request::Pin { deployment } => system.set_pinned(deployment, true).map(|d| {
+            // Translators: {deployment} is a version ("41.20261125.0") or a checksum.
+            named(gettext("{deployment} is pinned."), &d)
+        }),
+        Request::Unpin { deployment } => system.set_pinned(deployment, false).map(|d| {
+            // Translators: {deployment} is a version ("41.20261125.0") or a checksum.
+            named(gettext("{deployment} is no longer pinned."), &d)
+        }),
         Request::Remove { deployment } => system.remove(deployment, cancel).map(freed),
         Request::Install { packages } => system.install(packages, phases, cancel).map(layered),
         Request::Uninstall { packages } => system.uninstall(packages, phases, cancel).map(layered),

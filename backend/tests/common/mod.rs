@@ -44,37 +44,26 @@ impl Demo {
         self.root().join("remote")
     }
 
+    /// `keel-backend --sysroot … ARGS`, to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(bin());
+        command.arg("--sysroot").arg(self.sysroot()).args(args);
+        command
+    }
+
     /// Runs `keel-backend --sysroot … ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .arg("--sysroot")
-            .arg(self.sysroot())
-            .args(args)
-            .output()
-            .unwrap()
+        self.command(args).output().unwrap()
     }
 
     /// Runs a command that must succeed and returns its standard output.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "keel-backend {args:?} failed: {}",
-            text(&out)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.run(args))
     }
 
     /// Runs a command that must fail with `code`; returns its error message.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "keel-backend {args:?} should exit {code}: {}",
-            text(&out)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        failed(args, self.run(args), code)
     }
 
     pub fn status(&self) -> SystemStatus {
@@ -191,6 +180,54 @@ pub fn parse_admin_status(text: &str) -> Vec<(String, Option<String>, bool)> {
         }
     }
     out
+}
+
+/// The standard output of `keel-backend ARGS`, which must have succeeded.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "keel-backend {args:?} failed: {}",
+        text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The error message of `keel-backend ARGS`, which must have failed with `code`.
+pub fn failed(args: &[&str], out: Output, code: i32) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "keel-backend {args:?} should exit {code}: {}",
+        text(&out)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// po/de.po compiled to `DIR/de/LC_MESSAGES/keel.mo`, as build-aux/uninstalled-env does.
+pub fn german_translations() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let messages = dir.path().join("de/LC_MESSAGES");
+    std::fs::create_dir_all(&messages).unwrap();
+    let po = Path::new(env!("CARGO_MANIFEST_DIR")).join("../po/de.po");
+    let out = Command::new("msgfmt")
+        .arg("--check")
+        .arg("-o")
+        .arg(messages.join("keel.mo"))
+        .arg(&po)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "msgfmt failed: {}", text(&out));
+    dir
+}
+
+/// Makes `command` run in a German session, with the translations in `translations`.
+pub fn german_session<'c>(command: &'c mut Command, translations: &Path) -> &'c mut Command {
+    command
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "de_DE.UTF-8")
+        .env("LANGUAGE", "de")
+        .env("KEEL_LOCALEDIR", translations)
 }
 
 pub fn bin() -> &'static str {

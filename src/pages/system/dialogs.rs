@@ -2,7 +2,7 @@
 //! the space it frees), compare with the booted deployment, and local configuration changes.
 
 use adw::prelude::*;
-use gettextrs::{gettext, ngettext};
+use gettextrs::gettext;
 use keel_api::model::Deployment;
 
 use super::KeelSystemPage;
@@ -143,6 +143,8 @@ impl KeelSystemPage {
             (gettext("Modified"), &diff.modified),
             (gettext("Added"), &diff.added),
             (gettext("Removed"), &diff.removed),
+            // Translators: a file in /etc that Keel was not allowed to read, so it may differ.
+            (gettext("Could not be compared"), &diff.unreadable),
         ] {
             for f in files {
                 rows.push(
@@ -153,16 +155,7 @@ impl KeelSystemPage {
                 );
             }
         }
-        let body = if rows.is_empty() {
-            gettext("/etc matches the image’s defaults.")
-        } else {
-            ngettext(
-                "{} file in /etc differs from the image’s defaults.",
-                "{} files in /etc differ from the image’s defaults.",
-                rows.len() as u32,
-            )
-            .replace("{}", &rows.len().to_string())
-        };
+        let body = format::config_diff_summary(&diff);
         self.present_list(&gettext("Local Configuration Changes"), &body, rows);
     }
 

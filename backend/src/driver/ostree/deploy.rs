@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use ostree::{gio, glib};
 
+use super::error::classify;
 use super::usage::Usage;
 use super::{
     BASE_REF_PREFIX, CommitInfo, Engine, copy_keyfile, describe_short, resolve, rollback_target,
@@ -14,6 +15,7 @@ use crate::error::{Context, Error, Result};
 use crate::model::{Deployment, SystemStatus, Update};
 use crate::progress::Phases;
 use keel_api::Operation;
+use keel_api::i18n::{fill, gettext, ngettext};
 
 impl Engine {
     // ---- mutations -----------------------------------------------------------------------------
@@ -28,12 +30,12 @@ impl Engine {
         let status = self.status()?;
         let (remote, branch) = self.booted_refspec(&status)?;
         self.pull(&remote, &[&branch], true, phases, (0.0, 0.9), cancel)
-            .context("Checking for updates")?;
+            .context(&gettext("Checking for updates"))?;
         self.refresh_package_source(&remote, cancel)?;
         let update = self.status()?.cached_update;
-        phases.done(match &update {
-            Some(_) => "An update is available",
-            None => "The system is up to date",
+        phases.done(&match &update {
+            Some(_) => gettext("An update is available"),
+            None => gettext("The system is up to date"),
         });
         Ok(update)
     }
@@ -66,9 +68,12 @@ impl Engine {
             after_version,
             &result,
             |outcome| match outcome {
-                UpdateOutcome::UpToDate => "Already up to date".to_owned(),
-                UpdateOutcome::Downloaded { .. } => "Downloaded; not deployed yet".to_owned(),
-                UpdateOutcome::Deployed { .. } => "Deployed; boots next".to_owned(),
+                // Translators: a history entry of an update.
+                UpdateOutcome::UpToDate => gettext("Already up to date"),
+                // Translators: a history entry of a download of the update.
+                UpdateOutcome::Downloaded { .. } => gettext("Downloaded; not deployed yet"),
+                // Translators: a history entry of an update; it boots at the next restart.
+                UpdateOutcome::Deployed { .. } => gettext("Deployed; boots next"),
             },
             diff,
         );
@@ -86,7 +91,7 @@ impl Engine {
         let (remote, branch) = self.booted_refspec(before)?;
         let refspec = format!("{remote}:{branch}");
         self.pull(&remote, &[&branch], false, phases, (0.0, 0.6), cancel)
-            .context("Downloading the update")?;
+            .context(&gettext("Downloading the update"))?;
         let repo = self.repo();
         let tip = repo.require_rev(&refspec)?.to_string();
         let booted_base = booted
@@ -98,11 +103,11 @@ impl Engine {
         });
         let version = CommitInfo::load(&repo, &tip)?.version;
         if tip == booted_base || already {
-            phases.done("The system is up to date");
+            phases.done(&gettext("The system is up to date"));
             return Ok(UpdateOutcome::UpToDate);
         }
         if download_only {
-            phases.done("Downloaded");
+            phases.done(&gettext("Downloaded"));
             return Ok(UpdateOutcome::Downloaded { version });
         }
         let revision = if booted.requested_packages.is_empty() {
@@ -112,8 +117,9 @@ impl Engine {
                 0.6,
                 0.75,
                 0.0,
-                "Layering",
-                "Applying layered packages",
+                // Translators: a progress phase; adding packages on top of the system image.
+                &gettext("Layering"),
+                &gettext("Applying layered packages"),
                 (0, 0),
             );
             self.pull_packages(
@@ -124,13 +130,13 @@ impl Engine {
                 cancel,
             )?;
             self.compose_layer(&remote, &tip, &booted.requested_packages)
-                .context("Applying the layered packages to the new version")?
+                .context(&gettext("Applying the layered packages to the new version"))?
         };
         let merge = self.ostree_deployment(&booted)?;
         let origin = merge.origin().map(|o| copy_keyfile(&o)).transpose()?;
         let id =
             self.deploy_and_write(&merge, &revision, origin.as_ref(), before, phases, cancel)?;
-        phases.done("Update deployed");
+        phases.done(&gettext("Update deployed"));
         Ok(UpdateOutcome::Deployed { id, version })
     }
 
@@ -149,8 +155,9 @@ impl Engine {
             0.75,
             0.9,
             0.0,
-            "Deploying",
-            "Checking out the new version and merging /etc",
+            // Translators: a progress phase.
+            &gettext("Deploying"),
+            &gettext("Checking out the new version and merging /etc"),
             (0, 0),
         );
         let new = self
@@ -163,13 +170,14 @@ impl Engine {
                 None,
                 cancel,
             )
-            .context("Deploying")?;
+            .context(&gettext("Deploying"))?;
         phases.at(
             0.9,
             1.0,
             0.0,
-            "Writing boot entries",
-            "Updating the bootloader configuration",
+            // Translators: a progress phase.
+            &gettext("Writing boot entries"),
+            &gettext("Updating the bootloader configuration"),
             (0, 0),
         );
         let current = self.deployments();
@@ -249,13 +257,13 @@ impl Engine {
         cancel: Option<&gio::Cancellable>,
     ) -> Result<()> {
         self.keep_bases(list)
-            .context("Keeping the base images of layered deployments")?;
+            .context(&gettext("Keeping the base images of layered deployments"))?;
         let opts = ostree::SysrootWriteDeploymentsOpts {
             do_postclean: false,
         };
         self.sysroot
             .write_deployments_with_options(list, &opts, cancel)
-            .context("Writing the new boot order")?;
+            .context(&gettext("Writing the new boot order"))?;
         self.sysroot.load(gio::Cancellable::NONE)?;
         if prune {
             self.prune(cancel)?;
@@ -290,7 +298,9 @@ impl Engine {
                 repo.mark_commit_partial(checksum, true)?;
             }
         }
-        self.sysroot.cleanup(cancel).context("Cleaning up")?;
+        self.sysroot
+            .cleanup(cancel)
+            .context(&gettext("Cleaning up"))?;
         Ok(())
     }
 
@@ -306,9 +316,14 @@ impl Engine {
             to,
             &result,
             |d| {
-                format!(
-                    "{} boots next",
-                    d.version.as_deref().unwrap_or(d.short_checksum())
+                fill(
+                    // Translators: a history entry of a rollback; {version} is a version or a
+                    // commit's short checksum.
+                    &gettext("{version} boots next"),
+                    &[(
+                        "version",
+                        d.version.as_deref().unwrap_or(d.short_checksum()),
+                    )],
                 )
             },
             None,
@@ -326,26 +341,28 @@ impl Engine {
         let chosen = match target {
             Some(spec) => resolve(before, spec)?,
             None => rollback_target(before).ok_or_else(|| {
-                Error::InvalidArgument("There is no other deployment to roll back to.".to_owned())
+                Error::InvalidArgument(gettext("There is no other deployment to roll back to."))
             })?,
         };
         if chosen.index == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "{} already boots next.",
-                describe_short(chosen)
+            return Err(Error::InvalidArgument(fill(
+                // Translators: {deployment} is "Deployment 1 (41.20261125.0)".
+                &gettext("{deployment} already boots next."),
+                &[("deployment", &describe_short(chosen))],
             )));
         }
         if list.iter().any(|d| d.staged) {
-            return Err(Error::InvalidArgument(
-                "An update is staged for the next boot; discard it first (Clean Up, pending deployment), then roll back.".to_owned(),
-            ));
+            return Err(Error::InvalidArgument(gettext(
+                "An update is staged for the next boot; discard it first (Clean Up, pending deployment), then roll back.",
+            )));
         }
         phases.at(
             0.0,
             1.0,
             0.2,
-            "Rolling back",
-            "Changing the boot order",
+            // Translators: a progress phase.
+            &gettext("Rolling back"),
+            &gettext("Changing the boot order"),
             (0, 0),
         );
         let current = self.deployments();
@@ -361,7 +378,7 @@ impl Engine {
         // Reordering frees nothing, so the repository prune (slow on big repos) is skipped.
         self.write(&order, false, None)?;
         self.record_booted_after_write(before)?;
-        phases.done("Rolled back");
+        phases.done(&gettext("Rolled back"));
         let after = self.status()?;
         Ok(after.deployments[0].clone())
     }
@@ -377,14 +394,18 @@ impl Engine {
         let result = (|| {
             let d = resolve(&before, spec)?;
             if d.staged {
-                return Err(Error::InvalidArgument(
-                    "A staged deployment cannot be pinned; restart into it first.".to_owned(),
-                ));
+                return Err(Error::InvalidArgument(gettext(
+                    "A staged deployment cannot be pinned; restart into it first.",
+                )));
             }
             if d.pinned != pinned {
                 self.sysroot
                     .deployment_set_pinned(&self.ostree_deployment(d)?, pinned)
-                    .context(&format!("Changing the pin of {}", describe_short(d)))?;
+                    .context(&fill(
+                        // Translators: {deployment} is "Deployment 1 (41.20261125.0)".
+                        &gettext("Changing the pin of {deployment}"),
+                        &[("deployment", &describe_short(d))],
+                    ))?;
                 self.sysroot.load(gio::Cancellable::NONE)?;
             }
             let status = self.status()?;
@@ -396,11 +417,14 @@ impl Engine {
             None,
             &result,
             |d| {
-                format!(
-                    "{} {}",
-                    describe_short(d),
-                    if pinned { "pinned" } else { "unpinned" }
-                )
+                let sentence = if pinned {
+                    // Translators: a history entry; {deployment} is "Deployment 1 (41.20261125.0)".
+                    gettext("{deployment} pinned")
+                } else {
+                    // Translators: a history entry; {deployment} is "Deployment 1 (41.20261125.0)".
+                    gettext("{deployment} unpinned")
+                };
+                fill(&sentence, &[("deployment", &describe_short(d))])
             },
             None,
         );
@@ -414,15 +438,19 @@ impl Engine {
         let result = (|| {
             let d = resolve(&before, spec)?;
             if d.booted {
-                return Err(Error::InvalidArgument(format!(
-                    "{} is the booted deployment; it cannot be removed.",
-                    describe_short(d)
+                return Err(Error::InvalidArgument(fill(
+                    // Translators: {deployment} is "Deployment 1 (41.20261125.0)".
+                    &gettext("{deployment} is the booted deployment; it cannot be removed."),
+                    &[("deployment", &describe_short(d))],
                 )));
             }
             if d.pinned {
-                return Err(Error::InvalidArgument(format!(
-                    "{} is pinned; unpin it first if you really want to remove it.",
-                    describe_short(d)
+                return Err(Error::InvalidArgument(fill(
+                    // Translators: {deployment} is "Deployment 1 (41.20261125.0)".
+                    &gettext(
+                        "{deployment} is pinned; unpin it first if you really want to remove it.",
+                    ),
+                    &[("deployment", &describe_short(d))],
                 )));
             }
             self.remove_indices(&before, &[d.index as usize], true, cancel)
@@ -462,7 +490,7 @@ impl Engine {
                 .deployments
                 .first()
                 .cloned()
-                .ok_or_else(|| Error::NotFound("This system has no deployments.".to_owned()))
+                .ok_or_else(|| Error::NotFound(gettext("This system has no deployments.")))
                 .and_then(|next| logind::reboot().map(|()| Restart::Requested(next)));
             self.journal_restart(&before, &result);
             return result;
@@ -470,9 +498,10 @@ impl Engine {
         let _lock = self.lock()?;
         let before = self.status()?;
         let result = (|| {
-            let first = self.deployments().into_iter().next().ok_or_else(|| {
-                Error::NotFound("This sysroot has no deployments yet.".to_owned())
-            })?;
+            let first =
+                self.deployments().into_iter().next().ok_or_else(|| {
+                    Error::NotFound(gettext("This sysroot has no deployments yet."))
+                })?;
             self.record_booted(&first)?;
             Ok(Restart::Simulated(self.status()?.deployments[0].clone()))
         })();
@@ -526,8 +555,21 @@ impl Engine {
                     let message = p
                         .status()
                         .map(|s| s.to_string())
-                        .unwrap_or_else(|| format!("{fetched} of {requested} objects"));
-                    sink.at(span.0, span.1, within, "Downloading", &message, (bytes, 0));
+                        .unwrap_or_else(|| {
+                            fill(
+                                &ngettext(
+                                    "{fetched} of {requested} object",
+                                    "{fetched} of {requested} objects",
+                                    requested,
+                                ),
+                                &[
+                                    ("fetched", &fetched.to_string()),
+                                    ("requested", &requested.to_string()),
+                                ],
+                            )
+                        });
+                    // Translators: a progress phase.
+                    sink.at(span.0, span.1, within, &gettext("Downloading"), &message, (bytes, 0));
                 });
                 // Verify every object, even from a local path (libostree trusts those by default):
                 // a damaged mirror must never reach a deployment.
@@ -539,15 +581,27 @@ impl Engine {
                 progress.finish();
                 result
             })
-            .map_err(|_| Error::Failed("Could not set up the download.".to_owned()))?
-            .map_err(|err| match Error::from(err) {
-                // Errors without advice of their own come from data the server sent.
-                Error::Failed(m) if !m.contains("othing was changed") => Error::Failed(format!(
-                    "{m}. The update server sent data that cannot be used; nothing was changed. Try again later, or tell the server's maintainers."
-                )),
-                other => other,
+            .map_err(|_| Error::Failed(gettext("Could not set up the download.")))?
+            // Errors without advice of their own come from data the server sent.
+            .map_err(|err| {
+                classify(&err).unwrap_or_else(|| {
+                    Error::Failed(fill(
+                        // Translators: {detail} is libostree’s own (English) reason.
+                        &gettext(
+                            "{detail}. The update server sent data that cannot be used; nothing was changed. Try again later, or tell the server’s maintainers.",
+                        ),
+                        &[("detail", err.message())],
+                    ))
+                })
             })?;
-        phases.at(span.0, span.1, 1.0, "Downloading", "Downloaded", (0, 0));
+        phases.at(
+            span.0,
+            span.1,
+            1.0,
+            &gettext("Downloading"),
+            &gettext("Downloaded"),
+            (0, 0),
+        );
         Ok(())
     }
 }

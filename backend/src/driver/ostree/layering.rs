@@ -13,6 +13,7 @@ use crate::error::{Context, Error, Result};
 use crate::model::{AvailablePackage, SystemStatus};
 use crate::progress::Phases;
 use keel_api::Operation;
+use keel_api::i18n::{fill, gettext};
 
 impl Engine {
     /// Packages the booted deployment's remote offers for layering (from its summary).
@@ -95,7 +96,11 @@ impl Engine {
             (0.0, 0.0),
             None,
         )
-        .context(&format!("Reading the package list of remote “{remote}”"))?;
+        .context(&fill(
+            // Translators: {remote} is the name of an OSTree remote (where updates come from).
+            &gettext("Reading the package list of remote “{remote}”"),
+            &[("remote", remote)],
+        ))?;
         let repo = self.repo();
         let checksum = repo.require_rev(&format!("{remote}:{PACKAGE_INDEX_REF}"))?;
         let commit = repo.load_variant(ostree::ObjectType::Commit, &checksum)?;
@@ -122,8 +127,10 @@ impl Engine {
             |requested, names| {
                 for name in names {
                     if requested.contains(name) {
-                        return Err(Error::InvalidArgument(format!(
-                            "{name} is already layered."
+                        return Err(Error::InvalidArgument(fill(
+                            // Translators: {name} is a package’s name.
+                            &gettext("{name} is already layered."),
+                            &[("name", name)],
                         )));
                     }
                     requested.push(name.clone());
@@ -147,8 +154,10 @@ impl Engine {
             |requested, names| {
                 for name in names {
                     let Some(at) = requested.iter().position(|r| r == name) else {
-                        return Err(Error::NotFound(format!(
-                            "{name} is not layered, so it cannot be removed."
+                        return Err(Error::NotFound(fill(
+                            // Translators: {name} is a package’s name.
+                            &gettext("{name} is not layered, so it cannot be removed."),
+                            &[("name", name)],
                         )));
                     };
                     requested.remove(at);
@@ -170,9 +179,7 @@ impl Engine {
             cancel,
             |requested, _| {
                 if requested.is_empty() {
-                    return Err(Error::InvalidArgument(
-                        "No packages are layered.".to_owned(),
-                    ));
+                    return Err(Error::InvalidArgument(gettext("No packages are layered.")));
                 }
                 requested.clear();
                 Ok(())
@@ -209,9 +216,17 @@ impl Engine {
                 for name in &requested {
                     if !available.iter().any(|p| &p.name == name) {
                         let names: Vec<&str> = available.iter().map(|p| p.name.as_str()).collect();
-                        return Err(Error::NotFound(format!(
-                            "There is no package “{name}” in the package source of remote “{remote}”. Available: {}.",
-                            names.join(", ")
+                        return Err(Error::NotFound(fill(
+                            // Translators: {name} is a package’s name, {remote} an OSTree
+                            // remote's, {available} a list of package names.
+                            &gettext(
+                                "There is no package “{name}” in the package source of remote “{remote}”. Available: {available}.",
+                            ),
+                            &[
+                                ("name", name),
+                                ("remote", &remote),
+                                ("available", &names.join(", ")),
+                            ],
                         )));
                     }
                 }
@@ -220,8 +235,9 @@ impl Engine {
                     0.5,
                     0.75,
                     0.0,
-                    "Layering",
-                    "Composing the layered image",
+                    // Translators: a progress phase; adding packages on top of the system image.
+                    &gettext("Layering"),
+                    &gettext("Composing the layered image"),
                     (0, 0),
                 );
                 self.compose_layer(&remote, &base, &requested)?
@@ -230,7 +246,9 @@ impl Engine {
             let origin = layered_origin(&merge, &format!("{remote}:{branch}"), &requested)?;
             let id =
                 self.deploy_and_write(&merge, &revision, Some(&origin), &before, phases, cancel)?;
-            phases.done("Packages changed; they take effect at the next boot");
+            phases.done(&gettext(
+                "Packages changed; they take effect at the next boot",
+            ));
             Ok(id)
         })();
         self.journal(
@@ -240,7 +258,8 @@ impl Engine {
             &result,
             |_| {
                 if names.is_empty() {
-                    "All layered packages removed".to_owned()
+                    // Translators: a history entry.
+                    gettext("All layered packages removed")
                 } else {
                     names.join(", ")
                 }
@@ -264,7 +283,7 @@ impl Engine {
             .collect();
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
         self.pull(remote, &refs, false, phases, span, cancel)
-            .context("Downloading the layered packages")
+            .context(&gettext("Downloading the layered packages"))
     }
 
     /// Writes a commit of `base` with the packages' trees laid over it, as rpm-ostree's client

@@ -33,6 +33,7 @@ use crate::packages::{Package, PackageDiff};
 use crate::progress::Phases;
 use commits::{CommitCache, CommitInfo};
 use keel_api::Operation;
+use keel_api::i18n::{fill, gettext, ngettext, plural_count};
 
 /// Keel's own state inside a sysroot: the emulated boot record and the history journal.
 pub const STATE_DIR: &str = "ostree/keel";
@@ -71,15 +72,20 @@ impl Engine {
     /// Opens the sysroot at `path`; `demo` marks Keel's own demo system.
     pub fn open(path: &Path, demo: bool) -> Result<Self> {
         if !path.join("ostree/repo").is_dir() {
-            return Err(Error::NotFound(format!(
-                "{} is not an OSTree sysroot (it has no ostree/repo). Give the folder that holds ostree/ and boot/.",
-                path.display()
+            return Err(Error::NotFound(fill(
+                // Translators: {path} is a folder.
+                &gettext(
+                    "{path} is not an OSTree sysroot (it has no ostree/repo). Give the folder that holds ostree/ and boot/.",
+                ),
+                &[("path", &path.display().to_string())],
             )));
         }
         let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
-        sysroot
-            .load(gio::Cancellable::NONE)
-            .context(&format!("Loading the sysroot at {}", path.display()))?;
+        sysroot.load(gio::Cancellable::NONE).context(&fill(
+            // Translators: {path} is a folder.
+            &gettext("Loading the sysroot at {path}"),
+            &[("path", &path.display().to_string())],
+        ))?;
         Ok(Self {
             sysroot,
             path: path.to_owned(),
@@ -111,10 +117,9 @@ impl Engine {
 
     fn lock(&self) -> Result<Locked<'_>> {
         if !self.sysroot.try_lock()? {
-            return Err(Error::Busy(
-                "Another program is changing this system right now (the OSTree sysroot is locked). Try again when it has finished."
-                    .to_owned(),
-            ));
+            return Err(Error::Busy(gettext(
+                "Another program is changing this system right now (the OSTree sysroot is locked). Try again when it has finished.",
+            )));
         }
         // Another process may have changed things since we last looked.
         self.reload()?;
@@ -212,10 +217,11 @@ impl Engine {
         booted: Option<usize>,
     ) -> Result<Deployment> {
         let checksum = d.csum().to_string();
-        let commit = self
-            .commits
-            .get(repo, &checksum)
-            .context(&format!("Reading the commit of deployment {index}"))?;
+        let commit = self.commits.get(repo, &checksum).context(&fill(
+            // Translators: {index} is a deployment's place in boot order (0 boots next).
+            &gettext("Reading the commit of deployment {index}"),
+            &[("index", &index.to_string())],
+        ))?;
         let origin = d.origin();
         let refspec = origin.as_ref().and_then(origin_refspec);
         let requested = origin.as_ref().map(requested_packages).unwrap_or_default();
@@ -308,7 +314,9 @@ impl Engine {
             .nth(d.index as usize)
             .filter(|o| o.csum() == d.checksum.as_str() && o.deployserial() == d.serial)
             .ok_or_else(|| {
-                Error::Busy("The deployments changed while Keel was looking; try again.".to_owned())
+                Error::Busy(gettext(
+                    "The deployments changed while Keel was looking; try again.",
+                ))
             })
     }
 
@@ -343,7 +351,7 @@ impl Engine {
     fn merge_deployment<'s>(&self, status: &'s SystemStatus) -> Result<&'s Deployment> {
         let booted = status
             .booted()
-            .ok_or_else(|| Error::NotFound("This sysroot has no deployments yet.".to_owned()))?;
+            .ok_or_else(|| Error::NotFound(gettext("This sysroot has no deployments yet.")))?;
         Ok(status
             .deployments
             .iter()
@@ -354,9 +362,9 @@ impl Engine {
     fn booted_refspec(&self, status: &SystemStatus) -> Result<(String, String)> {
         let merge = self.merge_deployment(status)?;
         let refspec = merge.origin.as_deref().ok_or_else(|| {
-            Error::InvalidArgument(
-                "The booted deployment follows no branch (its origin has no refspec), so there is nothing to update from.".to_owned(),
-            )
+            Error::InvalidArgument(gettext(
+                "The booted deployment follows no branch (its origin has no refspec), so there is nothing to update from.",
+            ))
         })?;
         split_refspec(refspec)
     }
@@ -370,7 +378,17 @@ impl Engine {
             before,
             None,
             result,
-            |freed| format!("Freed {freed} bytes"),
+            |freed| {
+                fill(
+                    // Translators: a history entry of a removal or a cleanup.
+                    &ngettext(
+                        "Freed {count} byte",
+                        "Freed {count} bytes",
+                        plural_count(*freed),
+                    ),
+                    &[("count", &freed.to_string())],
+                )
+            },
             None,
         );
     }
@@ -436,17 +454,29 @@ fn split_refspec(refspec: &str) -> Result<(String, String)> {
         Some((remote, branch)) if !remote.is_empty() && !branch.is_empty() => {
             Ok((remote.to_owned(), branch.to_owned()))
         }
-        _ => Err(Error::InvalidArgument(format!(
-            "The origin refspec “{refspec}” names no remote, so there is nowhere to update from."
+        _ => Err(Error::InvalidArgument(fill(
+            // Translators: {refspec} is an OSTree refspec, "remote:branch".
+            &gettext(
+                "The origin refspec “{refspec}” names no remote, so there is nowhere to update from.",
+            ),
+            &[("refspec", refspec)],
         ))),
     }
 }
 
 fn describe_short(d: &Deployment) -> String {
-    match &d.version {
-        Some(v) => format!("Deployment {} ({v})", d.index),
-        None => format!("Deployment {} ({})", d.index, d.short_checksum()),
-    }
+    fill(
+        // Translators: {index} is the deployment's place in boot order (0 boots next), {version}
+        // its version ("41.20261125.0") or a short checksum.
+        &gettext("Deployment {index} ({version})"),
+        &[
+            ("index", &d.index.to_string()),
+            (
+                "version",
+                d.version.as_deref().unwrap_or(d.short_checksum()),
+            ),
+        ],
+    )
 }
 
 /// Replaces a file so that a crash leaves either the old or the new content, never a mix.

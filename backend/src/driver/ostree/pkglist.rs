@@ -4,6 +4,7 @@
 //! `rpmostree.rpmdb.pkglist` as `a(sssss)` — name, epoch, version, release, arch. Keel reads the same
 //! key, so a diff works on real Fedora commits and on Keel's demo commits alike.
 
+use keel_api::i18n::{fill, gettext};
 use ostree::glib;
 
 use crate::packages::{Package, PackageTuple};
@@ -14,9 +15,11 @@ pub const PKGLIST_KEY: &str = "rpmostree.rpmdb.pkglist";
 /// Reads an `a(sssss)` package list; anything else is reported, not guessed at.
 pub fn pkglist_from_variant(value: &glib::Variant) -> Result<Vec<Package>, String> {
     let list: Vec<PackageTuple> = value.get().ok_or_else(|| {
-        format!(
-            "{PKGLIST_KEY} has type {} instead of a(sssss)",
-            value.type_()
+        fill(
+            // Translators: a damaged commit; {key} is the metadata key, {type} and a(sssss) are
+            // GVariant types.
+            &gettext("{key} has type {type} instead of a(sssss)"),
+            &[("key", PKGLIST_KEY), ("type", value.type_().as_str())],
         )
     })?;
     Ok(list.into_iter().map(Package::from).collect())
