@@ -47,6 +47,8 @@ enum Command {
         #[arg(long)]
         update: bool,
     },
+    /// Delete what fedora-scale made in PATH (its deployments are immutable to a plain `rm`).
+    Remove { path: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
                 sysroot.display()
             );
         }),
+        Command::Remove { path } => keel_backend::demo::remove_tree(&path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,8 @@ pub fn make(dir: &Path, scale: Scale) -> Result<PathBuf> {
             dir.display()
         )));
     }
+    // The remote's URL must be absolute: `file://target/x` would name a host.
+    let dir = &std::path::absolute(dir)?;
     let remote_path = dir.join("remote");
     std::fs::create_dir_all(&remote_path)?;
     let remote = ostree::Repo::new_for_path(&remote_path);

@@ -26,11 +26,13 @@ fn bench_prints_its_table() {
 
 #[test]
 fn fedora_scale_makes_a_sysroot_keel_reads() {
+    // A relative path, as people type it (its remote's URL must still name a local path).
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scale");
     let out = Command::new(env!("CARGO_BIN_EXE_keel-devtools"))
+        .current_dir(dir.path())
         .arg("fedora-scale")
-        .arg(&path)
+        .arg("scale")
         .args(["--deployments", "2", "--packages", "300"])
         .output()
         .unwrap();
@@ -45,5 +47,12 @@ fn fedora_scale_makes_a_sysroot_keel_reads() {
     assert_eq!(status.deployments.len(), 2);
     assert!(status.deployments.iter().all(|d| d.package_count == 300));
     assert_eq!(driver.packages("1").unwrap().len(), 300);
-    keel_backend::demo::remove_tree(&sysroot).unwrap();
+    drop(driver);
+    let out = Command::new(env!("CARGO_BIN_EXE_keel-devtools"))
+        .arg("remove")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!path.exists());
 }

@@ -62,7 +62,8 @@ pub(super) struct CommitCache {
 /// (from, packages left out of `from`, to).
 type DiffKey = (String, Vec<String>, String);
 
-const CAPACITY: usize = 64;
+/// A system has a handful of deployments and one update; a Fedora commit's list is about 200 kB.
+const CAPACITY: usize = 16;
 
 impl CommitCache {
     pub fn get(&self, repo: &ostree::Repo, checksum: &str) -> Result<Arc<CommitInfo>> {
