@@ -87,7 +87,8 @@ fn mode() -> Option<String> {
 }
 
 /// A refresh's duration (`refresh-ms`: from its start to the models updated, the backend's answers
-/// included; `apply-ms`: the models' update alone, on the main loop), in mode `refresh`.
+/// included; `status-ms`: GetStatus's round trip; `apply-ms`: the models' update alone, on the
+/// main loop), in mode `refresh`.
 pub fn report_duration(what: &str, took: Duration) {
     if mode().as_deref() == Some("refresh") {
         println!("keel-bench {what} {:.3}", took.as_secs_f64() * 1000.0);
@@ -98,6 +99,7 @@ pub fn report_duration(what: &str, took: Duration) {
 /// when it closes Keel's standard input, reports the longest and quits.
 fn watch_refreshes(window: &KeelWindow) {
     let meter = StallMeter::start();
+    let frames = window.frame_clock().map(longest_frame);
     let (closed, stdin_closed) = async_channel::bounded::<()>(1);
     // A plain thread waits for the end of input: the main loop must not block on it.
     std::thread::spawn(move || {
@@ -109,9 +111,29 @@ fn watch_refreshes(window: &KeelWindow) {
         let _ = stdin_closed.recv().await;
         let stall = meter.stop();
         println!("keel-bench stall-ms {:.1}", stall.as_secs_f64() * 1000.0);
+        if let Some(frames) = frames {
+            let longest = frames.get().as_secs_f64() * 1000.0;
+            println!("keel-bench frame-ms {longest:.1}");
+        }
         println!("keel-bench rss-kb {}", peak_rss_kb());
         if let Some(app) = win.upgrade().and_then(|win| win.application()) {
             app.quit();
         }
     });
+}
+
+/// The longest frame from now on, from its update phase to the end of its paint: how much of a
+/// stall is GTK laying out and drawing rather than Keel's own work.
+fn longest_frame(clock: gtk::gdk::FrameClock) -> Rc<std::cell::Cell<Duration>> {
+    let longest: Rc<std::cell::Cell<Duration>> = Default::default();
+    let started: Rc<std::cell::Cell<Option<std::time::Instant>>> = Default::default();
+    let start = started.clone();
+    clock.connect_before_paint(move |_| start.set(Some(std::time::Instant::now())));
+    let record = longest.clone();
+    clock.connect_after_paint(move |_| {
+        if let Some(at) = started.take() {
+            record.set(record.get().max(at.elapsed()));
+        }
+    });
+    longest
 }

@@ -271,8 +271,12 @@ impl KeelSystem {
 
     async fn read_system(&self) {
         let Some(client) = self.client() else { return };
+        #[cfg(feature = "bench")]
+        let asked = Instant::now();
         match client.status().await {
             Ok(status) => {
+                #[cfg(feature = "bench")]
+                crate::bench::report_duration("status-ms", asked.elapsed());
                 #[cfg(feature = "bench")]
                 let applying = Instant::now();
                 self.apply_status(status);

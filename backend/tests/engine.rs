@@ -453,9 +453,9 @@ fn cleanup_estimate_matches_what_cleanup_frees() {
 fn layering_is_offered_only_where_the_remote_has_a_package_source() {
     let demo = Demo::new();
     // Over the network the remote is not asked while reading the status: what it offers is
-    // learnt from a check.
+    // learnt from a check. Until then layering is offered (listing the packages asks the remote).
     let server = HttpServer::serve_remote(&demo, 0.0);
-    assert!(!demo.status().capabilities.can_layer, "nothing known yet");
+    assert!(demo.status().capabilities.can_layer, "nothing known yet");
     demo.ok(&["check"]);
     assert!(demo.status().capabilities.can_layer);
 
@@ -464,9 +464,18 @@ fn layering_is_offered_only_where_the_remote_has_a_package_source() {
     ostree_on(&demo.remote(), &["summary", "-u"]);
     demo.ok(&["check"]);
     assert!(!demo.status().capabilities.can_layer, "over HTTP");
+    // It offers them again: the next check finds the source.
+    ostree_on(
+        &demo.remote(),
+        &["refs", "--create=packages/index", "keeldemo/stable/x86_64"],
+    );
+    ostree_on(&demo.remote(), &["summary", "-u"]);
+    demo.ok(&["check"]);
+    assert!(demo.status().capabilities.can_layer, "offered again");
     drop(server);
 
     // A remote on a local path is asked directly.
+    ostree_on(&demo.remote(), &["refs", "--delete", "packages/index"]);
     demo.set_remote_url(&format!("file://{}", demo.remote().display()));
     let status = demo.status();
     assert!(!status.capabilities.can_layer, "on a local path");

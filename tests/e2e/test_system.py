@@ -94,17 +94,17 @@ def test_no_add_button_without_a_package_source(demo):
     package source (its index branch deleted there; a check tells the backend), the button is gone,
     not left to fail."""
     with demo_window(demo) as (keel, window):
-        # A network remote's package source is known to the backend after a check.
-        press(find(window, "button", "Check for Updates"))
-        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=30)
+        # Before any check nothing is known against it: Add is offered.
         press(find(window, "page tab", "Packages"))
         find(window, "button", "Add…", timeout=30)
+        assert not find_all(window, "label", "The update server offers no packages to add.")
         remote = os.path.join(demo.dir, "remote")
         subprocess.run(["ostree", f"--repo={remote}", "refs", "--delete", "packages/index"], check=True)
         # The summary a client reads the remote's branches from says so too, as on a real server.
         subprocess.run(["ostree", f"--repo={remote}", "summary", "--update"], check=True)
         press(find(window, "page tab", "System"))
         press(find(window, "button", "Check for Updates", timeout=30))
+        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=30)
         wait_for("the backend to find no package source",
                  lambda: not demo.status()["capabilities"]["can_layer"], timeout=30)
         press(find(window, "page tab", "Packages"))
@@ -114,6 +114,8 @@ def test_no_add_button_without_a_package_source(demo):
             return [n for n in find_all(window) if accessible_name(n) in ("Add…", "Add Packages")]
 
         wait_for("no Add control", lambda: not add_controls())
+        # The page says why.
+        find(window, "label", "The update server offers no packages to add.")
         # The rest of the page is still there.
         find(window, "button", "Reset All")
         screenshot("packages-no-source")

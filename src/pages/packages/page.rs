@@ -42,6 +42,8 @@ mod imp {
         pub packages_list: TemplateChild<gtk::ListBox>,
         #[template_child]
         pub add_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub no_source_label: TemplateChild<gtk::Label>,
         #[property(get, set = Self::set_system)]
         pub system: OnceCell<KeelSystem>,
     }
@@ -113,10 +115,17 @@ impl KeelPackagesPage {
         system.connect_has_layered_notify(update_actions.clone());
         system.connect_can_layer_notify(update_actions);
         // Without a package source there is nothing to add: no button, rather than one that fails.
+        let imp = self.imp();
         system
-            .bind_property("can-layer", &*self.imp().add_button, "visible")
+            .bind_property("can-layer", &*imp.add_button, "visible")
             .sync_create()
             .build();
+        // Said, so the missing button is no puzzle (once a status has been read).
+        system.connect_status_changed(glib::clone!(
+            #[weak(rename_to = page)]
+            self,
+            move |system| page.imp().no_source_label.set_visible(!system.can_layer())
+        ));
     }
 
     async fn run(&self, op: Operation) {

@@ -29,6 +29,9 @@ mod imp {
         #[template_child]
         pub menu_button: TemplateChild<gtk::MenuButton>,
         pub menu: gio::Menu,
+        /// What the menu lists now: it is rebuilt only when that changes, as each change of
+        /// the model rebuilds the popover's widgets.
+        pub menu_actions: RefCell<Vec<Action>>,
         pub deployment: OnceCell<KeelDeployment>,
         pub system: OnceCell<KeelSystem>,
         /// What it listens to on the deployment and on the system, let go of when it goes.
@@ -142,15 +145,19 @@ impl KeelDeploymentRow {
     fn fill_menu(&self, d: &KeelDeployment) {
         let imp = self.imp();
         let menu = &imp.menu;
-        menu.remove_all();
         let Some(system) = imp.system.get() else {
             return;
         };
         let capabilities = system
             .with_status(|s| s.capabilities.clone())
             .unwrap_or_default();
+        let actions = capabilities::deployment_actions(&capabilities, &d.record());
+        if *imp.menu_actions.borrow() == actions {
+            return;
+        }
+        menu.remove_all();
         let id = d.id().to_variant();
-        for action in capabilities::deployment_actions(&capabilities, &d.record()) {
+        for &action in &actions {
             let label = match action {
                 Action::Pin => gettext("Pin"),
                 Action::Unpin => gettext("Unpin"),
@@ -164,5 +171,6 @@ impl KeelDeploymentRow {
             item.set_action_and_target_value(Some(action.name()), Some(&id));
             menu.append_item(&item);
         }
+        imp.menu_actions.replace(actions);
     }
 }

@@ -6,8 +6,11 @@ use ostree::{gio, glib, prelude::*};
 use super::pkglist::{PKGLIST_KEY, pkglist_to_variant};
 use super::{
     CLIENT_LAYER_KEY, CommitInfo, Engine, LAYERED_PACKAGES_KEY, PACKAGE_INDEX_KEY,
-    PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX, copy_keyfile,
+    PACKAGE_INDEX_REF, PACKAGE_REF_PREFIX, copy_keyfile, write_atomically,
 };
+
+/// In the state folder: the remote the last check found without a package source.
+const NO_PACKAGE_SOURCE_FILE: &str = "no-package-source";
 use crate::driver::validate_package_name;
 use crate::error::{Context, Error, Result};
 use crate::model::{AvailablePackage, SystemStatus};
@@ -25,7 +28,8 @@ impl Engine {
 
     /// Whether the booted deployment's remote offers a package source. A remote on a local path
     /// is asked directly (one ref lookup); a network remote is never contacted here, a status must
-    /// stay fast, so the answer is whether its index came with the last check or listing.
+    /// stay fast: it offers one unless the last check found none (until a check, listing the
+    /// packages asks the remote, so Add is offered rather than hidden on a guess).
     pub(super) fn offers_package_source(&self, repo: &ostree::Repo, status: &SystemStatus) -> bool {
         let Ok((remote, _)) = self.booted_refspec(status) else {
             return false;
@@ -37,7 +41,8 @@ impl Engine {
         let has_index =
             |repo: &ostree::Repo, rev: &str| matches!(repo.resolve_rev(rev, true), Ok(Some(_)));
         let Some(path) = url.strip_prefix("file://") else {
-            return has_index(repo, &format!("{remote}:{PACKAGE_INDEX_REF}"));
+            return has_index(repo, &format!("{remote}:{PACKAGE_INDEX_REF}"))
+                || !self.found_without_package_source(&remote);
         };
         let mut cached = self.local_remote.borrow_mut();
         if cached.as_ref().is_none_or(|(opened, _)| *opened != url) {
@@ -78,10 +83,22 @@ impl Engine {
                     None,
                     gio::Cancellable::NONE,
                 )?;
-                Ok(())
+                write_atomically(&self.no_package_source_path(), remote.as_bytes())
             }
-            Ok(()) => Ok(()),
+            Ok(()) => match std::fs::remove_file(self.no_package_source_path()) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err.into()),
+                _ => Ok(()),
+            },
         }
+    }
+
+    /// Where the last check notes the remote it found without a package source.
+    fn no_package_source_path(&self) -> std::path::PathBuf {
+        self.state_dir().join(NO_PACKAGE_SOURCE_FILE)
+    }
+
+    fn found_without_package_source(&self, remote: &str) -> bool {
+        std::fs::read_to_string(self.no_package_source_path()).is_ok_and(|r| r == remote)
     }
 
     /// Reads the package source's index: the metadata of the commit on `packages/index`, fetched
