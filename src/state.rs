@@ -75,6 +75,8 @@ mod imp {
         /// A refresh is under way; `refresh_again` asks it to read once more when done.
         pub refreshing: Cell<bool>,
         pub refresh_again: Cell<bool>,
+        /// The status's history mark when the history was last read.
+        pub history_mark: Cell<Option<u64>>,
         /// Cancel was pressed while waiting for another program to release the system.
         pub wait_cancelled: Cell<bool>,
         /// The phase the progress text shows, and when that text last changed.
@@ -273,8 +275,10 @@ impl KeelSystem {
         let Some(client) = self.client() else { return };
         #[cfg(feature = "bench")]
         let asked = Instant::now();
+        let mut mark = None;
         match client.status().await {
             Ok(status) => {
+                mark = Some(status.history_mark);
                 #[cfg(feature = "bench")]
                 crate::bench::report_duration("status-ms", asked.elapsed());
                 #[cfg(feature = "bench")]
@@ -285,8 +289,14 @@ impl KeelSystem {
             }
             Err(err) => self.report(&err),
         }
-        if let Ok(history) = client.history().await {
+        // The history is read again only when the backend says it changed (at Fedora's scale a
+        // second round trip per change doubled the refresh).
+        let imp = self.imp();
+        if (mark.is_none() || mark != imp.history_mark.get())
+            && let Ok(history) = client.history().await
+        {
             self.apply_history(history.into_iter().rev().collect());
+            imp.history_mark.set(mark);
         }
     }
 

@@ -93,11 +93,12 @@ pub struct StatusRecord {
     pub capabilities: CapabilitiesRecord,
     pub rollback_target: Option<String>,
     pub pending_update: Option<String>,
+    pub history_mark: u64,
 }
 
 convert!(StatusRecord <=> SystemStatus {
     driver, os_name, sysroot, demo, booted_emulated, deployments each, cached_update map,
-    capabilities, rollback_target, pending_update,
+    capabilities, rollback_target, pending_update, history_mark,
 });
 
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -348,6 +349,7 @@ mod tests {
             },
             rollback_target: Some("keeldemo-def.0".into()),
             pending_update: Some("keeldemo-abc.0".into()),
+            history_mark: 1_234,
         }
     }
 
@@ -404,6 +406,7 @@ mod tests {
                 "demo",
                 "deployments",
                 "driver",
+                "history-mark",
                 "os-name",
                 "pending-update",
                 "rollback-target",

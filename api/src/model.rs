@@ -33,6 +33,10 @@ pub struct SystemStatus {
     /// layered packages only.
     #[serde(default)]
     pub pending_update: Option<String>,
+    /// Changes whenever the history does (an operation here, or by another program), so a client
+    /// reads the history again only then.
+    #[serde(default)]
+    pub history_mark: u64,
 }
 
 /// What a system's driver can do, so the UI shows only what works rather than what fails.

@@ -24,6 +24,12 @@ pub fn append(path: &Path, entry: &HistoryEntry) -> Result<()> {
     Ok(())
 }
 
+/// Changes whenever an entry is appended: the journal's length (it is only ever appended to), so a
+/// status can carry it for the price of one stat. 0 when there is no journal yet.
+pub fn mark(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
 /// Every entry, oldest first. A damaged line (a torn write, a hand edit) is skipped with a warning
 /// rather than hiding the rest of the history.
 pub fn read(path: &Path) -> Result<Vec<HistoryEntry>> {
@@ -89,5 +95,17 @@ mod tests {
         let entries = read(&path).unwrap();
         let ops: Vec<Operation> = entries.iter().map(|e| e.operation).collect();
         assert_eq!(ops, [Operation::Update, Operation::Rollback]);
+    }
+
+    #[test]
+    fn the_mark_changes_with_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel").join(FILE_NAME);
+        assert_eq!(mark(&path), 0);
+        append(&path, &entry(Operation::Update)).unwrap();
+        let first = mark(&path);
+        assert!(first > 0);
+        append(&path, &entry(Operation::Pin)).unwrap();
+        assert!(mark(&path) > first);
     }
 }

@@ -200,6 +200,7 @@ impl Engine {
             capabilities: Capabilities::default(),
             rollback_target: None,
             pending_update: None,
+            history_mark: history::mark(&self.history_path()),
         };
         status.rollback_target = rollback_target(&status).map(|d| d.id.clone());
         status.pending_update = pending_update(&status).map(|d| d.id.clone());
