@@ -57,6 +57,16 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.menu_button.set_menu_model(Some(&self.menu));
+            // The menu is filled when it opens, not on every change of the status: rebuilding a
+            // popover's widgets was most of a refresh's time at Fedora's scale.
+            let row = self.obj().downgrade();
+            self.menu_button.set_create_popup_func(move |_| {
+                if let Some(row) = row.upgrade()
+                    && let Some(d) = row.imp().deployment.get()
+                {
+                    row.fill_menu(d);
+                }
+            });
         }
 
         fn dispose(&self) {
@@ -98,20 +108,9 @@ impl KeelDeploymentRow {
             row,
             move |_| row.show()
         ));
-        // What the driver can do comes with each status.
-        let capabilities = system.connect_status_changed(glib::clone!(
-            #[weak]
-            row,
-            move |_| {
-                if let Some(d) = row.imp().deployment.get() {
-                    row.fill_menu(d);
-                }
-            }
-        ));
         imp.handlers.replace(vec![
             (deployment.clone().upcast(), follows),
             (system.clone().upcast(), names),
-            (system.clone().upcast(), capabilities),
         ]);
         row
     }
@@ -137,7 +136,6 @@ impl KeelDeploymentRow {
             .update_property(&[gtk::accessible::Property::Label(
                 &gettext("Actions for {}").replace("{}", &name),
             )]);
-        self.fill_menu(d);
     }
 
     /// What can be done with the deployment, as its menu offers it: only what the system's
