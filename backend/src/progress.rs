@@ -67,6 +67,11 @@ impl Phases {
         });
     }
 
+    /// Whether the whole operation has been reported done (the figure reached 1).
+    pub fn finished(&self) -> bool {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) >= 1.0
+    }
+
     pub fn done(&self, message: &str) {
         // Translators: the last progress phase: the operation has finished.
         self.at(1.0, 1.0, 1.0, &gettext("Done"), message, (0, 0));

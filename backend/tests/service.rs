@@ -423,8 +423,19 @@ fn a_german_session_reads_german() {
     for phase in ["Herunterladen", "Fertig"] {
         assert!(phases.contains(phase), "{phase} in {phases:?}");
     }
+    assert!(
+        !phases
+            .iter()
+            .any(|p| ["Downloading", "Deploying", "Done"].contains(&p.as_str())),
+        "no English phase: {phases:?}"
+    );
     let (success, _, _) = wait_finished(&service.transaction(&conn, &update));
     assert!(success);
+    let last_phase: String = service
+        .transaction(&conn, &update)
+        .get_property("Phase")
+        .unwrap();
+    assert_eq!(last_phase, "Fertig", "the transaction ends in German");
     let said: String = service
         .transaction(&conn, &update)
         .get_property("Message")

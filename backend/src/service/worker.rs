@@ -56,16 +56,19 @@ impl Request {
     }
 }
 
+/// What the readers answer: the slow reader takes what may download or walk many files (see
+/// [`Query::is_slow`]), the reader the rest, at once.
 pub enum Query {
-    /// Answered by the reader, at once.
     Status,
+    /// Walks the repository.
     CleanupEstimate(CleanupSet),
     Diff(String, String),
+    /// Reads every file of a deployment's `/etc` and its defaults.
     ConfigDiff(String),
     History,
-    /// Answered by the slow reader: it may download (the package source's index).
+    /// May download the package source's index.
     Packages,
-    /// Every package of one deployment or commit.
+    /// Every package of one deployment or commit (cached by commit).
     DeploymentPackages(String),
 }
 
@@ -73,7 +76,10 @@ impl Query {
     /// Work that can take long (a download, a walk of the whole repository) goes to the slow
     /// reader, so it never holds up a status.
     fn is_slow(&self) -> bool {
-        matches!(self, Query::Packages | Query::CleanupEstimate(_))
+        matches!(
+            self,
+            Query::Packages | Query::CleanupEstimate(_) | Query::ConfigDiff(_)
+        )
     }
 }
 
@@ -196,7 +202,10 @@ fn reader(
     loop {
         match jobs.recv_timeout(interval) {
             Ok(job) => {
-                let _ = system.reload();
+                // A change by another program noticed here is announced too, as the watch would.
+                if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
+                    let _ = changed.send_blocking(());
+                }
                 let answer = match job.query {
                     Query::Status => system.status().map(|s| Answer::Status(Box::new(s))),
                     Query::Diff(a, b) => system.diff(&a, &b).map(Answer::Diff),
@@ -240,12 +249,10 @@ fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
         let result = perform(&*system, &job.request, &phases, &job.cancel);
-        if result.is_ok() {
-            progress.report(&ProgressUpdate {
-                fraction: 1.0,
-                phase: "Done".to_owned(),
-                ..Default::default()
-            });
+        // Operations without phases of their own (pin, remove…) still end at 1, in the reader's
+        // language; one that reported its end keeps its last words.
+        if result.is_ok() && !phases.finished() {
+            phases.done("");
         }
         let _ = job.events.send_blocking(Event::Done(result));
     }

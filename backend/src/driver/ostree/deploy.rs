@@ -265,15 +265,15 @@ impl Engine {
             .write_deployments_with_options(list, &opts, cancel)
             .context(&gettext("Writing the new boot order"))?;
         self.sysroot.load(gio::Cancellable::NONE)?;
-        if prune {
-            self.prune(cancel)?;
+        // The new boot order is written: from here on the operation has happened, and a prune
+        // that is cancelled or fails must not turn it into "nothing was changed". A prune cut
+        // short is safe, and the next one finishes it.
+        if prune && let Err(err) = self.prune(cancel) {
+            tracing::warn!("the deployments changed, but the repository was not pruned: {err}");
         }
         Ok(())
     }
 
-    /// libostree's cleanup, made safe to interrupt: the commits it is about to delete are first
-    /// marked partial, so a prune cut short leaves commits that say they are incomplete (which
-    /// `ostree fsck` and pulls accept) rather than commits with missing trees.
     /// The commits a prune keeps (with what they reach): those of `deployments`, and every ref's
     /// but the deployment refs (`ostree/…`), which the cleanup regenerates from the deployments.
     pub(super) fn prune_roots(
@@ -289,6 +289,9 @@ impl Engine {
         Ok(keep)
     }
 
+    /// libostree's cleanup, made safe to interrupt: the commits it is about to delete are first
+    /// marked partial, so a prune cut short leaves commits that say they are incomplete (which
+    /// `ostree fsck` and pulls accept) rather than commits with missing trees.
     pub(super) fn prune(&self, cancel: Option<&gio::Cancellable>) -> Result<()> {
         let repo = self.repo();
         let keep = self.prune_roots(&self.deployments())?;
