@@ -79,6 +79,8 @@ mod imp {
         pub history_mark: Cell<Option<u64>>,
         /// Cancel was pressed while waiting for another program to release the system.
         pub wait_cancelled: Cell<bool>,
+        /// This window waits for another transaction (which it follows, but must never cancel).
+        pub waiting: Cell<bool>,
         /// The phase the progress text shows, and when that text last changed.
         pub progress_phase: RefCell<String>,
         pub progress_text_at: Cell<Option<Instant>>,

@@ -33,11 +33,14 @@ impl KeelSystem {
                 );
                 glib::timeout_future(Duration::from_secs(1)).await;
                 if imp.wait_cancelled.take() {
+                    imp.waiting.set(false);
                     self.set_busy(false);
                     self.toast(&gettext("Stopped waiting; nothing was changed"));
                     return;
                 }
             }
+            // From here the transaction is this window's own: Cancel cancels it.
+            imp.waiting.set(false);
             let result = match client.start(op.clone()).await {
                 Ok(path) => self.track(path).await,
                 Err(err) => Err(err),
@@ -52,6 +55,7 @@ impl KeelSystem {
                         waiting = true;
                         imp.wait_cancelled.set(false);
                     }
+                    imp.waiting.set(true);
                     if let Some(active) = client.active_transaction().await {
                         self.follow(active).await;
                     }
@@ -164,8 +168,13 @@ impl KeelSystem {
         self.set_bool(&imp.busy, busy, "busy");
     }
 
-    /// Cancels the running transaction, or stops waiting for another program to finish.
+    /// Cancels the running transaction, or stops waiting for another program to finish (the
+    /// transaction followed meanwhile is someone else's: it is left to run).
     pub async fn cancel(&self) {
+        if self.imp().waiting.get() {
+            self.imp().wait_cancelled.set(true);
+            return;
+        }
         let running = self.imp().running.borrow().clone();
         let (Some(client), Some(path)) = (self.client(), running) else {
             self.imp().wait_cancelled.set(true);

@@ -5,9 +5,10 @@ program that holds the system."""
 import fcntl
 import os
 import re
+import subprocess
 
-from keel_ui import (DIALOG, Keel, choose, demo_window, find, find_all, key, label_text, press, screenshot, type_text,
-                     wait_for)
+from keel_ui import (BACKEND, DIALOG, Demo, Keel, choose, demo_window, find, find_all, key, label_text, press,
+                     screenshot, type_text, wait_for)
 
 
 def booted_etc(demo):
@@ -119,6 +120,32 @@ def test_waits_for_another_program_that_holds_the_system(demo):
     finally:
         lock.release()
         keel.close()
+
+
+def test_giving_up_waiting_leaves_the_other_transaction_running():
+    # A slow mirror, so the other client's update is still running when Cancel is pressed.
+    demo = Demo(delay=0.15)
+    keel = Keel("--demo", env=demo.env)
+    try:
+        window = keel.window()
+        find(window, "label", "The system is up to date", timeout=60)
+        name = subprocess.run([BACKEND, "--sysroot", demo.sysroot, "bus-name"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        # Another client of the same backend starts an update.
+        subprocess.run(["gdbus", "call", "--session", "--dest", name, "--object-path",
+                        "/io/github/keelapp/Keel/Backend", "--method",
+                        "io.github.keelapp.Keel.Backend1.Update", "{}"], check=True, capture_output=True, timeout=30)
+        choose(keel, window, "41.20261101.0", "Pin")
+        press(find(find(keel.app, DIALOG, "Another Operation Is Running"), "button", "Wait and Retry"))
+        # Cancel gives up this window's wait; the update it follows is the other client's and runs on.
+        press(find(window, "button", "Cancel", timeout=10))
+        find(window, "label", "Stopped waiting; nothing was changed", timeout=60)
+        status = demo.status()
+        assert status["deployments"][0]["pending"], "the other client's update was not cancelled"
+        assert not any(d["pinned"] for d in status["deployments"]), "the pin was not made after all"
+    finally:
+        keel.close()
+        demo.stop()
 
 
 def test_add_packages_searches_names_and_summaries(demo):
