@@ -5,6 +5,7 @@
 use gettextrs::{gettext, ngettext};
 use gtk::glib;
 use keel_api::Operation as OperationKind;
+use keel_api::i18n::fill;
 use keel_api::model::{CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
@@ -186,34 +187,11 @@ pub fn progress_text(phase: &str, message: &str, fraction: f64) -> String {
     fill(
         &template,
         &[
-            ("{phase}", &phase),
-            ("{message}", message),
-            ("{percent}", &percent.to_string()),
+            ("phase", &phase),
+            ("message", message),
+            ("percent", &percent.to_string()),
         ],
     )
-}
-
-/// Puts values in a template's placeholders in one pass: a value that happens to contain a
-/// placeholder's name is left as it is.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        rest = &rest[start..];
-        match values.iter().find(|(key, _)| rest.starts_with(key)) {
-            Some((key, value)) => {
-                out.push_str(value);
-                rest = &rest[key.len()..];
-            }
-            None => {
-                out.push('{');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The subtitle of a deployment's row: when, from where, which commit, how much is layered.

@@ -7,6 +7,7 @@
 //! packages give identical objects from one version to the next, as in a real compose. Programs in
 //! the tree are stand-in scripts; nothing here is meant to run.
 
+use crate::format::civil_from_days;
 use crate::packages::Package;
 
 pub const OS_NAME: &str = "Keel Demo OS";
@@ -484,25 +485,6 @@ fn days_from_civil(year: i64, month: u32, date: u32) -> i64 {
     let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(date) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let date = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, date)
 }
 
 #[derive(Default)]
