@@ -54,9 +54,50 @@ impl CommitInfo {
 /// with every update; when full it starts again (the deployments' few commits return at once).
 #[derive(Default)]
 pub(super) struct CommitCache {
-    commits: RefCell<HashMap<String, Arc<CommitInfo>>>,
+    commits: RefCell<Lru<Arc<CommitInfo>>>,
     /// The last diff worked out: every status asks again for the waiting update's changes.
     last_diff: RefCell<Option<(DiffKey, PackageDiff)>>,
+}
+
+/// Values by key; when full, the one used longest ago makes room (a system with many layered
+/// deployments needs more commits than fit, and clearing all would re-read every list).
+struct Lru<T> {
+    entries: HashMap<String, (T, u64)>,
+    clock: u64,
+}
+
+impl<T> Default for Lru<T> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+}
+
+impl<T: Clone> Lru<T> {
+    fn get(&mut self, key: &str) -> Option<T> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(key).map(|(value, used)| {
+            *used = clock;
+            value.clone()
+        })
+    }
+
+    fn insert(&mut self, key: String, value: T, capacity: usize) {
+        if self.entries.len() >= capacity
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        self.clock += 1;
+        self.entries.insert(key, (value, self.clock));
+    }
 }
 
 /// (from, packages left out of `from`, to).
@@ -67,15 +108,13 @@ const CAPACITY: usize = 16;
 
 impl CommitCache {
     pub fn get(&self, repo: &ostree::Repo, checksum: &str) -> Result<Arc<CommitInfo>> {
-        if let Some(info) = self.commits.borrow().get(checksum) {
-            return Ok(info.clone());
+        if let Some(info) = self.commits.borrow_mut().get(checksum) {
+            return Ok(info);
         }
         let info = Arc::new(CommitInfo::load(repo, checksum)?);
-        let mut map = self.commits.borrow_mut();
-        if map.len() >= CAPACITY {
-            map.clear();
-        }
-        map.insert(checksum.to_owned(), info.clone());
+        self.commits
+            .borrow_mut()
+            .insert(checksum.to_owned(), info.clone(), CAPACITY);
         Ok(info)
     }
 
@@ -104,5 +143,22 @@ impl CommitCache {
         let diff = PackageDiff::between(&base, &self.get(repo, to)?.packages);
         *self.last_diff.borrow_mut() = Some((key, diff.clone()));
         Ok(diff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_makes_room_by_dropping_the_least_recently_used() {
+        let mut lru = Lru::default();
+        lru.insert("a".into(), 1, 2);
+        lru.insert("b".into(), 2, 2);
+        assert_eq!(lru.get("a"), Some(1));
+        lru.insert("c".into(), 3, 2);
+        assert_eq!(lru.get("b"), None, "b was used longest ago");
+        assert_eq!(lru.get("a"), Some(1));
+        assert_eq!(lru.get("c"), Some(3));
     }
 }
