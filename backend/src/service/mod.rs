@@ -223,9 +223,15 @@ impl Backend {
             path: path.clone(),
         };
         let cancel = transaction.cancel.clone();
+        let emitter = SignalEmitter::new(conn, OBJECT_PATH)?;
         server.at(&path, transaction).await?;
-        self.active_transaction_changed(&SignalEmitter::new(conn, OBJECT_PATH)?)
-            .await?;
+        // Past this point a failure also takes the transaction object off the bus: it would
+        // otherwise say "running" for ever.
+        if let Err(err) = self.active_transaction_changed(&emitter).await {
+            drop(guard);
+            let _ = server.remove::<Transaction, _>(&path).await;
+            return Err(err.into());
+        }
 
         let (events, events_rx) = async_channel::unbounded();
         let started = self.workers.run(MutationJob {
@@ -236,6 +242,7 @@ impl Backend {
         if let Err(err) = started {
             drop(guard);
             let _ = server.remove::<Transaction, _>(&path).await;
+            let _ = self.active_transaction_changed(&emitter).await;
             return Err(err.into());
         }
         let task_conn = conn.clone();
