@@ -61,11 +61,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) {
 
 /// A sentence about a deployment: `{deployment}` becomes its version (or checksum) and id.
 pub(crate) fn described(template: String, d: &Deployment) -> String {
-    let name = format!(
-        "{} {}",
-        d.version.as_deref().unwrap_or(d.short_checksum()),
-        d.id
-    );
+    let name = format!("{} {}", keel_backend::driver::name(d), d.id);
     fill(&template, &[("deployment", &name)])
 }
 

@@ -189,12 +189,7 @@ impl Engine {
         }
         self.write(&keep, true, cancel)?;
         self.record_booted_after_write(before)?;
-        Ok(format!(
-            "{}-{}.{}",
-            new.osname(),
-            new.csum(),
-            new.deployserial()
-        ))
+        Ok(super::deployment_id(&new))
     }
 
     /// Makes sure Keel's boot record still names the booted deployment after a rewrite.
@@ -323,10 +318,7 @@ impl Engine {
                     // Translators: a history entry of a rollback; {version} is a version or a
                     // commit's short checksum.
                     &gettext("{version} boots next"),
-                    &[(
-                        "version",
-                        d.version.as_deref().unwrap_or(d.short_checksum()),
-                    )],
+                    &[("version", &crate::driver::name(d))],
                 )
             },
             None,

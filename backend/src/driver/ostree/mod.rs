@@ -244,7 +244,7 @@ impl Engine {
         };
         let booted_here = booted == Some(index);
         Ok(Deployment {
-            id: format!("{}-{}.{}", d.osname(), checksum, d.deployserial()),
+            id: deployment_id(d),
             index: index as u32,
             osname: d.osname().to_string(),
             checksum,
@@ -477,12 +477,14 @@ fn describe_short(d: &Deployment) -> String {
         &gettext("Deployment {index} ({version})"),
         &[
             ("index", &d.index.to_string()),
-            (
-                "version",
-                d.version.as_deref().unwrap_or(d.short_checksum()),
-            ),
+            ("version", &crate::driver::name(d)),
         ],
     )
+}
+
+/// A deployment's id as rpm-ostree writes it: `osname-checksum.serial`.
+pub(super) fn deployment_id(d: &ostree::Deployment) -> String {
+    format!("{}-{}.{}", d.osname(), d.csum(), d.deployserial())
 }
 
 /// Replaces a file so that a crash leaves either the old or the new content, never a mix.
