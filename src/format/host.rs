@@ -53,6 +53,31 @@ pub fn changes_to_image(d: &Deployment) -> Vec<String> {
     facts
 }
 
+/// One line per change a deployment makes to its image beyond layered packages: base packages
+/// replaced or removed, packages layered from local files; as (title, subtitle).
+pub fn override_lines(d: &Deployment) -> Vec<(String, String)> {
+    let replaced = d.replaced_packages.iter().map(|p| {
+        let versions = fill(
+            // Translators: a base package replaced by another version; {old} and {new} are
+            // versions ("25.0.1-1.fc41").
+            &gettext("Replaced: {old} → {new}"),
+            &[("old", &p.old_evr), ("new", &p.new_evr)],
+        );
+        (p.name.clone(), versions)
+    });
+    let removed = d
+        .removed_packages
+        .iter()
+        .map(|name| (name.clone(), gettext("Removed from the image")));
+    let local = d.local_packages.iter().map(|nevra| {
+        (
+            package_name(nevra).to_owned(),
+            gettext("Layered from a local file"),
+        )
+    });
+    replaced.chain(removed).chain(local).collect()
+}
+
 /// The Advisories row's title and subtitle: how many errata the update fixes, and how many of
 /// each severity, most severe first. None when it lists none.
 pub fn advisories_summary(advisories: &[Advisory]) -> Option<(String, String)> {
@@ -219,6 +244,35 @@ mod tests {
             changes_to_image(&d),
             ["2 layered packages", "3 base packages overridden"]
         );
+    }
+
+    #[test]
+    fn overrides_say_what_happened_to_each_package() {
+        let d = Deployment {
+            replaced_packages: vec![PackageChange {
+                name: "mesa-dri-drivers".into(),
+                arch: "x86_64".into(),
+                old_evr: "25.0.1-1.fc41".into(),
+                new_evr: "25.0.2-1.fc41".into(),
+            }],
+            removed_packages: vec!["firefox".into()],
+            local_packages: vec!["tool-1.0-1.fc41.x86_64".into()],
+            layered_packages: vec!["htop".into()],
+            ..Default::default()
+        };
+        let lines = override_lines(&d);
+        let expect = [
+            (
+                "mesa-dri-drivers",
+                "Replaced: 25.0.1-1.fc41 → 25.0.2-1.fc41",
+            ),
+            ("firefox", "Removed from the image"),
+            ("tool", "Layered from a local file"),
+        ];
+        assert_eq!(lines.len(), expect.len());
+        for ((title, subtitle), (t, s)) in lines.iter().zip(expect) {
+            assert_eq!((title.as_str(), subtitle.as_str()), (t, s));
+        }
     }
 
     #[test]
