@@ -53,7 +53,9 @@ impl Default for Options {
 pub struct Harness {
     pub options: Options,
     daemon: Option<Child>,
-    http: Option<(Child, u16)>,
+    http: Option<Child>,
+    /// The remote's HTTP port, kept across [`Harness::remote_down`].
+    port: u16,
     bus: Child,
     bus_address: String,
     dir: tempfile::TempDir,
@@ -71,6 +73,7 @@ impl Harness {
             options,
             daemon: None,
             http: None,
+            port: 0,
             bus,
             bus_address,
             dir,
@@ -251,7 +254,7 @@ impl Harness {
 
     /// Stops the HTTP server of the remote (with [`Options::http`]): pulls fail to connect.
     pub fn remote_down(&mut self) {
-        if let Some((mut child, _)) = self.http.take() {
+        if let Some(mut child) = self.http.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -259,8 +262,8 @@ impl Harness {
 
     /// Serves the remote over HTTP (again, on the same port) and points the sysroot at it.
     pub fn remote_up(&mut self) {
-        let port = self.http.as_ref().map_or(0, |(_, p)| *p);
         self.remote_down();
+        let port = self.port;
         let mut child = Command::new("python3")
             .args([
                 "-u",
@@ -286,7 +289,8 @@ impl Harness {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
-        self.http = Some((child, port));
+        self.http = Some(child);
+        self.port = port;
         self.set_remote_url(&format!("http://127.0.0.1:{port}"));
     }
 

@@ -288,7 +288,7 @@ fn cleanup(daemon: &Arc<Daemon>, txn: &Txn, elements: &[String]) -> Res<()> {
         rollback: has("rollback-deploy"),
         repo: has("base") || has("repomd"),
     };
-    let freed = daemon.with_backend(|b| -> Res<u64> {
+    let freed = daemon.with_backend(|b| -> Res<Option<u64>> {
         let rows = b.rows()?;
         let staged = rows.iter().find(|r| r.staged).map(|r| r.id.clone());
         let (count, bootversion) = (rows.len(), b.sysroot.bootversion());
@@ -305,10 +305,20 @@ fn cleanup(daemon: &Arc<Daemon>, txn: &Txn, elements: &[String]) -> Res<()> {
         if removed > usize::from(staged_gone) {
             txn.message(&bootloader_message(b, count, bootversion));
         }
-        Ok(freed)
+        // rpm-ostreed reports what pruning the repository freed: only when a removed
+        // deployment's commit went with it.
+        let repo = b.repo();
+        let pruned = rows.iter().any(|r| {
+            let csum = r.deployment.csum();
+            !after.iter().any(|a| a.deployment.csum() == csum)
+                && !repo
+                    .has_object(ostree::ObjectType::Commit, &csum, gio::Cancellable::NONE)
+                    .unwrap_or(true)
+        });
+        Ok(pruned.then_some(freed))
     })?;
     daemon.refresh();
-    if freed > 0 {
+    if let Some(freed) = freed {
         txn.message(&format!(
             "Freed: {} (pkgcache branches: 0)",
             glib::format_size(freed)

@@ -124,6 +124,7 @@ impl Backend {
     /// Re-reads the sysroot when it changed on disk; true when it did.
     pub fn reload(&self) -> Res<bool> {
         self.driver.reload()?;
+        self.repo().reload_config(gio::Cancellable::NONE)?;
         Ok(self.sysroot.load_if_changed(gio::Cancellable::NONE)?)
     }
 

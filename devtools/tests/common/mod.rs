@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod recorded;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -326,4 +328,35 @@ pub fn is_slot_freed(event: &Event) -> bool {
         && glib::VariantDict::new(Some(&event.args.child_value(1)))
             .lookup_value("ActiveTransactionPath", None)
             .is_some_and(|v| v.str() == Some(""))
+}
+
+/// What a value is made of, for comparing with a recording: dictionaries `a{sv}` by their keys and
+/// the shapes of their values, arrays of dictionaries element by element, anything else by its
+/// type. Commit metadata (`…-commit-meta`) differs between trees and counts by its type only.
+pub fn shape(v: &glib::Variant) -> String {
+    let ty = v.type_().as_str();
+    if ty == "v" {
+        return shape(&v.as_variant().expect("a variant"));
+    }
+    if ty == "a{sv}" {
+        let mut entries: Vec<String> = v
+            .iter()
+            .map(|e| {
+                let key = e.child_value(0).str().unwrap_or_default().to_owned();
+                let value = e.child_value(1).as_variant().expect("a{sv} holds variants");
+                if key.ends_with("-commit-meta") {
+                    format!("{key}: {}", value.type_().as_str())
+                } else {
+                    format!("{key}: {}", shape(&value))
+                }
+            })
+            .collect();
+        entries.sort();
+        return format!("{{{}}}", entries.join(", "));
+    }
+    if ty == "aa{sv}" {
+        let items: Vec<String> = v.iter().map(|e| shape(&e)).collect();
+        return format!("[{}]", items.join(", "));
+    }
+    ty.to_owned()
 }
