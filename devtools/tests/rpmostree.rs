@@ -452,7 +452,8 @@ fn busy_names_another_programs_transaction() {
         rollback.message.contains("upgrade"),
         "names what runs: {rollback:?}"
     );
-    // The identical request joins the running upgrade and ends with it.
+    // The identical request (Keel asks `Upgrade({})`, as the other client did) joins the running
+    // upgrade and ends with it.
     let update = keel.run(&conn, "Update", &(none(),));
     assert!(update.success, "{update:?}");
 }

@@ -71,13 +71,26 @@ pub(super) fn run(
     }
     let mut tracker = Tracker::new(phases, action.clone());
     let finished = follow(signals, &mut tracker);
-    // rpm-ostreed clears its ActiveTransaction only once every peer has left.
+    // rpm-ostreed clears its ActiveTransaction only once every peer has left; the next request
+    // (a rollback after its cleanup) would find it busy before that.
     close(&shared);
     drop(peer);
+    wait_until_idle(driver);
     match finished {
         Some((true, _)) => Ok(tracker.said.join("\n")),
         Some((false, reason)) => Err(failed(&action, &reason, cancel)),
         None => Err(vanished(&action, "")),
+    }
+}
+
+/// Waits (briefly) for rpm-ostreed to let go of the transaction just ended.
+fn wait_until_idle(driver: &RpmOstreeDriver) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        match driver.sysroot.active_transaction_path() {
+            Ok(path) if !path.is_empty() => std::thread::sleep(std::time::Duration::from_millis(5)),
+            _ => return,
+        }
     }
 }
 

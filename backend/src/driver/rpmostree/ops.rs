@@ -7,7 +7,7 @@ use super::{Route, RpmOstreeDriver, host, options, sandbox};
 use crate::driver::{self, Cancel, CleanupSet, SystemDriver, UpdateOutcome};
 use crate::error::{Error, Result};
 use crate::history;
-use crate::model::{Deployment, HistoryEntry};
+use crate::model::{Deployment, HistoryEntry, SystemStatus};
 use crate::progress::Phases;
 use keel_api::Operation;
 use keel_api::i18n::{fill, gettext};
@@ -93,7 +93,7 @@ impl RpmOstreeDriver {
     ) -> Result<UpdateOutcome> {
         let before = self.status()?;
         let result = self.perform(Op::Upgrade { download_only }, phases, cancel);
-        let after = self.status()?;
+        let after = self.status_after(&before);
         let outcome = result.map(|_| {
             let new = after
                 .deployments
@@ -154,7 +154,7 @@ impl RpmOstreeDriver {
         } else {
             self.perform(Op::Rollback, phases, &cancel)
         };
-        let after = self.status()?;
+        let after = self.status_after(&before);
         let message = result.map(|_| {
             fill(
                 // Translators: {deployment} is a version or a checksum.
@@ -204,7 +204,7 @@ impl RpmOstreeDriver {
                 }
             }
         }
-        let after = self.status()?;
+        let after = self.status_after(&before);
         let message = result.map(|_| {
             fill(
                 // Translators: {size} is an amount of disk space, "1.5 GB".
@@ -253,7 +253,7 @@ impl RpmOstreeDriver {
             _ => Operation::ResetPackages,
         };
         let result = self.perform(op, phases, cancel);
-        let after = self.status()?;
+        let after = self.status_after(&before);
         let message =
             result.map(|_| gettext("Packages changed; they take effect at the next boot."));
         self.record(operation, &before, &after, &message);
@@ -263,6 +263,15 @@ impl RpmOstreeDriver {
             .first()
             .map(|d| d.id.clone())
             .unwrap_or_default())
+    }
+
+    /// The status after an operation; the one before when rpm-ostreed cannot say (it crashed), so
+    /// that the operation's own error is what the caller hears.
+    fn status_after(&self, before: &SystemStatus) -> SystemStatus {
+        self.status().unwrap_or_else(|err| {
+            tracing::warn!("no status after the operation: {err}");
+            before.clone()
+        })
     }
 
     /// The request's method call on the host route: its transaction address.
@@ -276,9 +285,12 @@ impl RpmOstreeDriver {
                 ]))?;
                 Ok(address)
             }
-            Op::Upgrade { download_only } => {
-                os.upgrade(options(&[("download-only", Value::from(*download_only))]))
-            }
+            // A plain upgrade is `Upgrade({})`, as other clients ask for it, so that the same
+            // request from two programs is one transaction (rpm-ostreed joins only equal calls).
+            Op::Upgrade {
+                download_only: true,
+            } => os.upgrade(options(&[("download-only", Value::from(true))])),
+            Op::Upgrade { .. } => os.upgrade(options(&[])),
             Op::Rollback => os.rollback(options(&[])),
             Op::Install(p) => os.update_deployment(
                 options(&[("install-packages", Value::from(p.clone()))]),
@@ -319,13 +331,11 @@ impl RpmOstreeDriver {
     fn record(
         &self,
         operation: Operation,
-        before: &keel_api::model::SystemStatus,
-        after: &keel_api::model::SystemStatus,
+        before: &SystemStatus,
+        after: &SystemStatus,
         result: &Result<String>,
     ) {
-        let version = |s: &keel_api::model::SystemStatus| {
-            s.deployments.first().and_then(|d| d.version.clone())
-        };
+        let version = |s: &SystemStatus| s.deployments.first().and_then(|d| d.version.clone());
         let (from, to) = (version(before), version(after));
         let entry = HistoryEntry {
             time: std::time::SystemTime::now()
