@@ -133,10 +133,10 @@ fn follow(conn: &Connection, path: &OwnedObjectPath) -> Outcome {
         .unwrap();
     let mut fractions = Vec::new();
     wait_for("the transaction to finish", || {
-        if let Ok(f) = tx.get_property::<f64>("Fraction") {
-            if fractions.last() != Some(&f) {
-                fractions.push(f);
-            }
+        if let Ok(f) = tx.get_property::<f64>("Fraction")
+            && fractions.last() != Some(&f)
+        {
+            fractions.push(f);
         }
         tx.get_property::<String>("State").unwrap() != "running"
     });
@@ -373,7 +373,7 @@ fn layering_install_uninstall_and_reset() {
     let list = deployments(&keel.status(&conn));
     let requested =
         Vec::<String>::try_from(list[0]["requested-packages"].try_clone().unwrap()).unwrap();
-    assert_eq!(requested, [name.clone()]);
+    assert_eq!(requested, [name.as_str()]);
     // Asking again changes nothing and succeeds.
     let again = keel.run(&conn, "InstallPackages", &(vec![name.as_str()],));
     assert!(again.success, "{again:?}");

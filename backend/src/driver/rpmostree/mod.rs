@@ -135,13 +135,12 @@ impl RpmOstreeDriver {
         // server only.
         let base =
             |d: &crate::model::Deployment| d.base_checksum.clone().unwrap_or(d.checksum.clone());
-        if let Some(u) = &cached_update {
-            if deployments
+        if let Some(u) = &cached_update
+            && deployments
                 .iter()
                 .any(|d| (d.booted || d.pending) && base(d) == u.checksum)
-            {
-                cached_update = None;
-            }
+        {
+            cached_update = None;
         }
         if let Some(u) = &mut cached_update {
             u.downloaded = self.packages.count(&u.checksum) > 0;
