@@ -456,34 +456,55 @@ fn packages(
     Ok(())
 }
 
-/// `Search`: packages of the package source Keel's driver knows, matched on name or summary.
+/// `Search`: packages of the package source Keel's driver knows, in rpm-ostreed's three groups
+/// (`key`): every term in the name and the summary (`match_group_a`), in the name
+/// (`match_group_b`), in the summary (`match_group_c`); each package once.
 pub fn search(backend: &Backend, names: &[String]) -> Res<Vec<glib::Variant>> {
     let (remote, _) = booted_branch(backend)?;
-    let available = backend.driver.available_packages()?;
-    let matches = |p: &keel_api::model::AvailablePackage| {
-        names
-            .iter()
-            .any(|n| p.name.contains(n.as_str()) || p.summary.contains(n.as_str()))
+    let mut available = backend.driver.available_packages()?;
+    available.sort_by(|a, b| a.name.cmp(&b.name));
+    let terms: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let in_name =
+        |p: &keel_api::model::AvailablePackage, t: &str| p.name.to_lowercase().contains(t);
+    let in_summary =
+        |p: &keel_api::model::AvailablePackage, t: &str| p.summary.to_lowercase().contains(t);
+    let groups: [(&str, &dyn Fn(&keel_api::model::AvailablePackage) -> bool); 3] = [
+        ("match_group_a", &|p| {
+            terms.iter().all(|t| in_name(p, t) && in_summary(p, t))
+                || (terms.len() > 1 && terms.iter().all(|t| in_name(p, t) || in_summary(p, t)))
+        }),
+        ("match_group_b", &|p| terms.iter().all(|t| in_name(p, t))),
+        ("match_group_c", &|p| terms.iter().all(|t| in_summary(p, t))),
+    ];
+    let mut found = Vec::new();
+    let mut listed: Vec<&str> = Vec::new();
+    for (key, matches) in groups {
+        for p in available.iter().filter(|p| !terms.is_empty() && matches(p)) {
+            if listed.contains(&p.name.as_str()) {
+                continue;
+            }
+            listed.push(&p.name);
+            found.push(package_variant(p, key, &remote));
+        }
+    }
+    Ok(found)
+}
+
+fn package_variant(p: &keel_api::model::AvailablePackage, key: &str, repo: &str) -> glib::Variant {
+    let (epoch, rest) = match p.evr.split_once(':') {
+        Some((e, rest)) => (e.parse::<u64>().unwrap_or(0), rest),
+        None => (0, p.evr.as_str()),
     };
-    Ok(available
-        .iter()
-        .filter(|p| matches(p))
-        .map(|p| {
-            let (epoch, rest) = match p.evr.split_once(':') {
-                Some((e, rest)) => (e.parse::<u64>().unwrap_or(0), rest),
-                None => (0, p.evr.as_str()),
-            };
-            let version = rest.split_once('-').map_or(rest, |(v, _)| v);
-            let dict = glib::VariantDict::new(None);
-            dict.insert("name", p.name.as_str());
-            dict.insert("epoch", epoch);
-            dict.insert("version", version);
-            dict.insert("arch", p.arch.as_str());
-            dict.insert("nevra", format!("{}-{}.{}", p.name, p.evr, p.arch).as_str());
-            dict.insert("evr", p.evr.as_str());
-            dict.insert("summary", p.summary.as_str());
-            dict.insert("reponame", remote.as_str());
-            dict.end()
-        })
-        .collect())
+    let version = rest.split_once('-').map_or(rest, |(v, _)| v);
+    let dict = glib::VariantDict::new(None);
+    dict.insert("key", key);
+    dict.insert("name", p.name.as_str());
+    dict.insert("epoch", epoch);
+    dict.insert("version", version);
+    dict.insert("arch", p.arch.as_str());
+    dict.insert("nevra", format!("{}-{}.{}", p.name, p.evr, p.arch).as_str());
+    dict.insert("evr", p.evr.as_str());
+    dict.insert("summary", p.summary.as_str());
+    dict.insert("reponame", repo);
+    dict.end()
 }
