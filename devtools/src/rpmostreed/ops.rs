@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keel_api::model::AvailablePackage;
 use keel_backend::driver::{CleanupSet, SystemDriver, rollback_target};
 use keel_backend::progress::{Phases, Silent};
 use ostree::{gio, glib, prelude::*};
@@ -464,33 +465,39 @@ pub fn search(backend: &Backend, names: &[String]) -> Res<Vec<glib::Variant>> {
     let mut available = backend.driver.available_packages()?;
     available.sort_by(|a, b| a.name.cmp(&b.name));
     let terms: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    let in_name =
-        |p: &keel_api::model::AvailablePackage, t: &str| p.name.to_lowercase().contains(t);
-    let in_summary =
-        |p: &keel_api::model::AvailablePackage, t: &str| p.summary.to_lowercase().contains(t);
-    let groups: [(&str, &dyn Fn(&keel_api::model::AvailablePackage) -> bool); 3] = [
-        ("match_group_a", &|p| {
-            terms.iter().all(|t| in_name(p, t) && in_summary(p, t))
-                || (terms.len() > 1 && terms.iter().all(|t| in_name(p, t) || in_summary(p, t)))
-        }),
-        ("match_group_b", &|p| terms.iter().all(|t| in_name(p, t))),
-        ("match_group_c", &|p| terms.iter().all(|t| in_summary(p, t))),
-    ];
-    let mut found = Vec::new();
-    let mut listed: Vec<&str> = Vec::new();
-    for (key, matches) in groups {
-        for p in available.iter().filter(|p| !terms.is_empty() && matches(p)) {
-            if listed.contains(&p.name.as_str()) {
-                continue;
-            }
-            listed.push(&p.name);
-            found.push(package_variant(p, key, &remote));
-        }
-    }
-    Ok(found)
+    let mut found: Vec<(&str, &AvailablePackage)> = available
+        .iter()
+        .filter_map(|p| match_group(p, &terms).map(|group| (group, p)))
+        .collect();
+    // Group a first, then b, then c; by name within each (the sort is stable).
+    found.sort_by_key(|(group, _)| *group);
+    Ok(found
+        .into_iter()
+        .map(|(group, p)| package_variant(p, group, &remote))
+        .collect())
 }
 
-fn package_variant(p: &keel_api::model::AvailablePackage, key: &str, repo: &str) -> glib::Variant {
+/// The first of rpmostreed's match groups a package falls in, if any.
+fn match_group(p: &AvailablePackage, terms: &[String]) -> Option<&'static str> {
+    if terms.is_empty() {
+        return None;
+    }
+    let (name, summary) = (p.name.to_lowercase(), p.summary.to_lowercase());
+    let all = |test: &dyn Fn(&str) -> bool| terms.iter().all(|t| test(t));
+    let both = all(&|t| name.contains(t) && summary.contains(t))
+        || (terms.len() > 1 && all(&|t| name.contains(t) || summary.contains(t)));
+    if both {
+        Some("match_group_a")
+    } else if all(&|t| name.contains(t)) {
+        Some("match_group_b")
+    } else if all(&|t| summary.contains(t)) {
+        Some("match_group_c")
+    } else {
+        None
+    }
+}
+
+fn package_variant(p: &AvailablePackage, key: &str, repo: &str) -> glib::Variant {
     let (epoch, rest) = match p.evr.split_once(':') {
         Some((e, rest)) => (e.parse::<u64>().unwrap_or(0), rest),
         None => (0, p.evr.as_str()),
