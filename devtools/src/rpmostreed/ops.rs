@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keel_api::model::AvailablePackage;
 use keel_backend::driver::{CleanupSet, SystemDriver, rollback_target};
 use keel_backend::progress::{Phases, Silent};
 use ostree::{gio, glib, prelude::*};
@@ -456,34 +457,61 @@ fn packages(
     Ok(())
 }
 
-/// `Search`: packages of the package source Keel's driver knows, matched on name or summary.
+/// `Search`: packages of the package source Keel's driver knows, in rpm-ostreed's three groups
+/// (`key`): every term in the name and the summary (`match_group_a`), in the name
+/// (`match_group_b`), in the summary (`match_group_c`); each package once.
 pub fn search(backend: &Backend, names: &[String]) -> Res<Vec<glib::Variant>> {
     let (remote, _) = booted_branch(backend)?;
-    let available = backend.driver.available_packages()?;
-    let matches = |p: &keel_api::model::AvailablePackage| {
-        names
-            .iter()
-            .any(|n| p.name.contains(n.as_str()) || p.summary.contains(n.as_str()))
-    };
-    Ok(available
+    let mut available = backend.driver.available_packages()?;
+    available.sort_by(|a, b| a.name.cmp(&b.name));
+    let terms: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let mut found: Vec<(&str, &AvailablePackage)> = available
         .iter()
-        .filter(|p| matches(p))
-        .map(|p| {
-            let (epoch, rest) = match p.evr.split_once(':') {
-                Some((e, rest)) => (e.parse::<u64>().unwrap_or(0), rest),
-                None => (0, p.evr.as_str()),
-            };
-            let version = rest.split_once('-').map_or(rest, |(v, _)| v);
-            let dict = glib::VariantDict::new(None);
-            dict.insert("name", p.name.as_str());
-            dict.insert("epoch", epoch);
-            dict.insert("version", version);
-            dict.insert("arch", p.arch.as_str());
-            dict.insert("nevra", format!("{}-{}.{}", p.name, p.evr, p.arch).as_str());
-            dict.insert("evr", p.evr.as_str());
-            dict.insert("summary", p.summary.as_str());
-            dict.insert("reponame", remote.as_str());
-            dict.end()
-        })
+        .filter_map(|p| match_group(p, &terms).map(|group| (group, p)))
+        .collect();
+    // Group a first, then b, then c; by name within each (the sort is stable).
+    found.sort_by_key(|(group, _)| *group);
+    Ok(found
+        .into_iter()
+        .map(|(group, p)| package_variant(p, group, &remote))
         .collect())
+}
+
+/// The first of rpmostreed's match groups a package falls in, if any.
+fn match_group(p: &AvailablePackage, terms: &[String]) -> Option<&'static str> {
+    if terms.is_empty() {
+        return None;
+    }
+    let (name, summary) = (p.name.to_lowercase(), p.summary.to_lowercase());
+    let all = |test: &dyn Fn(&str) -> bool| terms.iter().all(|t| test(t));
+    let both = all(&|t| name.contains(t) && summary.contains(t))
+        || (terms.len() > 1 && all(&|t| name.contains(t) || summary.contains(t)));
+    if both {
+        Some("match_group_a")
+    } else if all(&|t| name.contains(t)) {
+        Some("match_group_b")
+    } else if all(&|t| summary.contains(t)) {
+        Some("match_group_c")
+    } else {
+        None
+    }
+}
+
+fn package_variant(p: &AvailablePackage, key: &str, repo: &str) -> glib::Variant {
+    let (epoch, rest) = match p.evr.split_once(':') {
+        Some((e, rest)) => (e.parse::<u64>().unwrap_or(0), rest),
+        None => (0, p.evr.as_str()),
+    };
+    let version = rest.split_once('-').map_or(rest, |(v, _)| v);
+    let dict = glib::VariantDict::new(None);
+    dict.insert("key", key);
+    dict.insert("name", p.name.as_str());
+    dict.insert("epoch", epoch);
+    dict.insert("version", version);
+    dict.insert("arch", p.arch.as_str());
+    dict.insert("nevra", format!("{}-{}.{}", p.name, p.evr, p.arch).as_str());
+    dict.insert("evr", p.evr.as_str());
+    dict.insert("summary", p.summary.as_str());
+    dict.insert("reponame", repo);
+    dict.end()
 }
