@@ -18,9 +18,54 @@ const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
 
 type Dict = HashMap<String, OwnedValue>;
 
+const FLATPAK_SPAWN: &str = "/usr/libexec/flatpak-xdg-utils/flatpak-spawn";
+const SESSION_HELPER: &str = "/usr/libexec/flatpak-session-helper";
+
+fn wait_for_name(address: &str, name: &str) {
+    let conn = zbus::blocking::connection::Builder::address(address)
+        .unwrap()
+        .build()
+        .unwrap();
+    let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
+    wait_for(name, || {
+        dbus.name_has_owner(name.try_into().unwrap())
+            .unwrap_or(false)
+    });
+}
+
+/// Each test runs on both routes: `host::NAME` and `sandbox::NAME`.
+macro_rules! on_both_routes {
+    ($($name:ident),+ $(,)?) => {
+        mod host {
+            $(#[test] fn $name() { super::$name("host") })+
+        }
+        mod sandbox {
+            $(#[test] fn $name() { super::$name("sandbox") })+
+        }
+    };
+}
+
+on_both_routes!(
+    status_comes_from_rpm_ostreed,
+    check_then_update_with_progress,
+    rollback_discards_a_staged_deployment,
+    rollback_without_a_staged_deployment,
+    pin_follows_the_deployment_when_the_order_changed,
+    remove_takes_the_deployment_asked_for,
+    pinning_refused_by_polkit_changes_nothing,
+    an_update_refused_by_polkit_is_permission_denied,
+    a_daemon_crash_mid_update_fails_clearly_and_keel_goes_on,
+    layering_install_uninstall_and_reset,
+    cleanup_removes_the_rollback_deployment,
+    busy_names_another_programs_transaction,
+    cancel_stops_an_update,
+);
+
 /// The harness, a private session bus, and Keel's backend between them.
 struct Keel {
     backend: Child,
+    /// flatpak-session-helper, which runs `flatpak-spawn --host` commands (the sandbox route).
+    helper: Option<Child>,
     bus: Child,
     address: String,
     _state: tempfile::TempDir,
@@ -47,35 +92,42 @@ impl Keel {
             .unwrap();
         let address = address.trim().to_owned();
         let state = tempfile::tempdir().unwrap();
+        // The Flatpak's /usr/bin/flatpak-spawn, found on the backend's PATH.
+        let bin = state.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(FLATPAK_SPAWN, bin.join("flatpak-spawn")).unwrap();
+        // Outside a sandbox, flatpak-spawn --host asks flatpak-session-helper on the session bus;
+        // what it runs gets the helper's environment (the harness's system bus and PATH).
+        let helper = (route == "sandbox").then(|| {
+            let helper = harness
+                .command(SESSION_HELPER)
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .envs(env.iter().copied())
+                .spawn()
+                .expect("flatpak-session-helper runs");
+            wait_for_name(&address, "org.freedesktop.Flatpak");
+            helper
+        });
         let backend = harness
             .command(double_exe("keel-backend"))
+            .env("PATH", format!("{}:{}", bin.display(), harness.path_env()))
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .env("KEEL_RPMOSTREE_ROUTE", route)
             .env("XDG_STATE_HOME", state.path())
             .envs(env.iter().copied())
-            .args([
-                "--system",
-                "serve",
-                "--idle-timeout",
-                "0",
-                "--address",
-                &address,
-            ])
+            .args(["--system", "serve", "--idle-timeout", "0", "--address"])
+            .arg(&address)
             .spawn()
             .expect("keel-backend runs");
-        let keel = Self {
+        wait_for_name(&address, NAME);
+        Self {
             backend,
+            helper,
             bus,
             address,
             _state: state,
             harness,
-        };
-        let conn = keel.connect();
-        let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
-        wait_for("the backend to own its name", || {
-            dbus.name_has_owner(NAME.try_into().unwrap())
-                .unwrap_or(false)
-        });
-        keel
+        }
     }
 
     fn connect(&self) -> Connection {
@@ -101,8 +153,10 @@ impl Keel {
 
 impl Drop for Keel {
     fn drop(&mut self) {
-        let _ = self.backend.kill();
-        let _ = self.backend.wait();
+        for child in [Some(&mut self.backend), self.helper.as_mut()].into_iter().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let _ = self.bus.kill();
         let _ = self.bus.wait();
     }
@@ -187,9 +241,8 @@ fn on_disk(harness: &Harness) -> Vec<String> {
     status.deployments.into_iter().map(|d| d.checksum).collect()
 }
 
-#[test]
-fn status_comes_from_rpm_ostreed() {
-    let keel = Keel::start(Options::default(), "host");
+fn status_comes_from_rpm_ostreed(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let status = keel.status(&conn);
     assert_eq!(text(&status, "driver"), "rpm-ostree");
@@ -208,9 +261,8 @@ fn status_comes_from_rpm_ostreed() {
     );
 }
 
-#[test]
-fn check_then_update_with_progress() {
-    let keel = Keel::start(Options::default(), "host");
+fn check_then_update_with_progress(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let version = keel.harness.publish();
     let check = keel.run(&conn, "Check", &());
@@ -238,9 +290,8 @@ fn check_then_update_with_progress() {
     );
 }
 
-#[test]
-fn rollback_discards_a_staged_deployment() {
-    let keel = Keel::start(Options::default(), "host");
+fn rollback_discards_a_staged_deployment(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let before = on_disk(&keel.harness);
     keel.harness.publish();
@@ -255,9 +306,8 @@ fn rollback_discards_a_staged_deployment() {
     );
 }
 
-#[test]
-fn pin_follows_the_deployment_when_the_order_changed() {
-    let keel = Keel::start(Options::default(), "host");
+fn pin_follows_the_deployment_when_the_order_changed(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let list = deployments(&keel.status(&conn));
     let rollback_id = text(&list[1], "id");
@@ -278,9 +328,8 @@ fn pin_follows_the_deployment_when_the_order_changed() {
     assert!(status.deployments.iter().all(|d| !d.pinned));
 }
 
-#[test]
-fn remove_takes_the_deployment_asked_for() {
-    let keel = Keel::start(Options::default(), "host");
+fn remove_takes_the_deployment_asked_for(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let list = deployments(&keel.status(&conn));
     let booted = text(&list[0], "checksum");
@@ -289,10 +338,9 @@ fn remove_takes_the_deployment_asked_for() {
     assert_eq!(on_disk(&keel.harness), vec![booted]);
 }
 
-#[test]
-fn pinning_refused_by_polkit_changes_nothing() {
+fn pinning_refused_by_polkit_changes_nothing(route: &str) {
     // The pkexec double refuses as pkexec does when polkit says no.
-    let keel = Keel::start_with(Options::default(), "host", &[("KEEL_TEST_POLKIT", "deny")]);
+    let keel = Keel::start_with(Options::default(), route, &[("KEEL_TEST_POLKIT", "deny")]);
     let conn = keel.connect();
     let list = deployments(&keel.status(&conn));
     let pin = keel.run(&conn, "Pin", &(text(&list[1], "id").as_str(),));
@@ -303,8 +351,7 @@ fn pinning_refused_by_polkit_changes_nothing() {
     assert!(status.deployments.iter().all(|d| !d.pinned));
 }
 
-#[test]
-fn an_update_refused_by_polkit_is_permission_denied() {
+fn an_update_refused_by_polkit_is_permission_denied(route: &str) {
     let keel = Keel::start(
         Options {
             hooks: Hooks {
@@ -313,7 +360,7 @@ fn an_update_refused_by_polkit_is_permission_denied() {
             },
             ..Default::default()
         },
-        "host",
+        route,
     );
     let conn = keel.connect();
     let before = on_disk(&keel.harness);
@@ -325,8 +372,7 @@ fn an_update_refused_by_polkit_is_permission_denied() {
     assert_eq!(on_disk(&keel.harness), before);
 }
 
-#[test]
-fn a_daemon_crash_mid_update_fails_clearly_and_keel_goes_on() {
+fn a_daemon_crash_mid_update_fails_clearly_and_keel_goes_on(route: &str) {
     let mut keel = Keel::start(
         Options {
             hooks: Hooks {
@@ -335,7 +381,7 @@ fn a_daemon_crash_mid_update_fails_clearly_and_keel_goes_on() {
             },
             ..Default::default()
         },
-        "host",
+        route,
     );
     let conn = keel.connect();
     keel.harness.publish();
@@ -357,9 +403,8 @@ fn a_daemon_crash_mid_update_fails_clearly_and_keel_goes_on() {
     );
 }
 
-#[test]
-fn layering_install_uninstall_and_reset() {
-    let keel = Keel::start(Options::default(), "host");
+fn layering_install_uninstall_and_reset(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let available: Vec<(String, String, String, String)> =
         proxy(&conn).call("ListPackages", &()).unwrap();
@@ -385,9 +430,8 @@ fn layering_install_uninstall_and_reset() {
     assert!(requested.is_empty(), "{requested:?}");
 }
 
-#[test]
-fn cleanup_removes_the_rollback_deployment() {
-    let keel = Keel::start(Options::default(), "host");
+fn cleanup_removes_the_rollback_deployment(route: &str) {
+    let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
     let booted = on_disk(&keel.harness)[0].clone();
     let options: HashMap<&str, Value> = [("rollback", Value::from(true))].into_iter().collect();
@@ -396,8 +440,7 @@ fn cleanup_removes_the_rollback_deployment() {
     assert_eq!(on_disk(&keel.harness), vec![booted]);
 }
 
-#[test]
-fn busy_names_another_programs_transaction() {
+fn busy_names_another_programs_transaction(route: &str) {
     let keel = Keel::start(
         Options {
             hooks: Hooks {
@@ -406,7 +449,7 @@ fn busy_names_another_programs_transaction() {
             },
             ..Default::default()
         },
-        "host",
+        route,
     );
     let conn = keel.connect();
     keel.harness.publish();
@@ -452,8 +495,107 @@ fn busy_names_another_programs_transaction() {
         rollback.message.contains("upgrade"),
         "names what runs: {rollback:?}"
     );
+    if route == "sandbox" {
+        // Whether the command's upgrade joins is the command's business.
+        return;
+    }
     // The identical request (Keel asks `Upgrade({})`, as the other client did) joins the running
     // upgrade and ends with it.
     let update = keel.run(&conn, "Update", &(none(),));
     assert!(update.success, "{update:?}");
+}
+
+fn rollback_without_a_staged_deployment(route: &str) {
+    let keel = Keel::start(Options::default(), route);
+    let conn = keel.connect();
+    let before = on_disk(&keel.harness);
+    let rollback = keel.run(&conn, "Rollback", &("",));
+    assert!(rollback.success, "{rollback:?}");
+    assert_eq!(on_disk(&keel.harness), vec![before[1].clone(), before[0].clone()]);
+    let list = deployments(&keel.status(&conn));
+    assert!(flag(&list[1], "booted") && flag(&list[0], "pending"));
+    // Nothing left to roll back to: refused, nothing changed.
+    let again = keel.run(&conn, "Rollback", &("",));
+    assert!(!again.success);
+    assert_eq!(on_disk(&keel.harness), vec![before[1].clone(), before[0].clone()]);
+}
+
+fn cancel_stops_an_update(route: &str) {
+    let keel = Keel::start(
+        Options {
+            hooks: Hooks {
+                step_delay: Duration::from_millis(500),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        route,
+    );
+    let conn = keel.connect();
+    let before = on_disk(&keel.harness);
+    keel.harness.publish();
+    let path: OwnedObjectPath = proxy(&conn).call("Update", &(none(),)).unwrap();
+    // Once rpm-ostree has begun.
+    std::thread::sleep(Duration::from_millis(300));
+    let tx = Proxy::new(&conn, NAME, path.clone(), TX_IFACE).unwrap();
+    let _: () = tx.call("Cancel", &()).unwrap();
+    let outcome = follow(&conn, &path);
+    assert!(!outcome.success);
+    assert!(outcome.error.ends_with("Cancelled"), "{outcome:?}");
+    assert_eq!(on_disk(&keel.harness), before, "nothing was deployed");
+}
+
+#[test]
+fn advisories_and_the_driver_show_in_the_status() {
+    let keel = Keel::start(
+        Options {
+            advisories: Some(
+                "[('FEDORA-2026-0001', uint32 1, uint32 2, ['bash-5.2-2.x86_64'], @a{sv} {}), \
+                 ('FEDORA-2026-0002', uint32 1, uint32 4, ['kernel-6.12-1.x86_64'], @a{sv} {})]"
+                    .to_owned(),
+            ),
+            ..Default::default()
+        },
+        "host",
+    );
+    let conn = keel.connect();
+    keel.harness.publish();
+    assert!(keel.run(&conn, "Check", &()).success);
+    let status = keel.status(&conn);
+    let update = Dict::try_from(status["cached-update"].try_clone().unwrap()).unwrap();
+    let advisories = Vec::<Dict>::try_from(update["advisories"].try_clone().unwrap()).unwrap();
+    let seen: Vec<(String, u32)> = advisories
+        .iter()
+        .map(|a| (text(a, "id"), u32::try_from(&a["severity"]).unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("FEDORA-2026-0002".to_owned(), 4), ("FEDORA-2026-0001".to_owned(), 2)],
+        "most severe first"
+    );
+}
+
+#[test]
+fn keel_follows_a_restarted_daemon_and_outside_changes() {
+    let mut keel = Keel::start(Options::default(), "host");
+    let conn = keel.connect();
+    let signals = zbus::blocking::MessageIterator::for_match_rule(
+        zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .member("StatusChanged")
+            .unwrap()
+            .build(),
+        &conn,
+        None,
+    )
+    .unwrap();
+    keel.harness.restart_daemon();
+    // Another program pins a deployment: the restarted daemon says so, Keel announces it.
+    keel.harness.ostree_admin(&["pin", "1"]);
+    let mut signals = signals;
+    wait_for("Keel to announce the change", || {
+        let list = deployments(&keel.status(&conn));
+        flag(&list[1], "pinned")
+    });
+    assert!(signals.next().is_some(), "StatusChanged was sent");
 }

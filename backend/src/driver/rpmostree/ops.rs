@@ -65,7 +65,7 @@ impl Op {
                     args.push("-r".into());
                 }
                 if what.repo {
-                    args.push("-m".into());
+                    args.extend(["-b".into(), "-m".into()]);
                 }
                 args
             }
@@ -174,36 +174,8 @@ impl RpmOstreeDriver {
     pub(super) fn cleanup_op(&self, what: CleanupSet, cancel: &Cancel) -> Result<u64> {
         let before = self.status()?;
         let phases = Phases::new(std::sync::Arc::new(crate::progress::Silent));
-        // The command cleans deployments (`-p -r`) and cached metadata (`-m`) in separate runs.
-        let deployments = CleanupSet {
-            repo: false,
-            ..what
-        };
-        let repo = CleanupSet {
-            repo: true,
-            ..Default::default()
-        };
-        let runs = match self.route {
-            Route::Host => vec![what],
-            Route::Sandbox => [
-                (what.pending || what.rollback).then_some(deployments),
-                what.repo.then_some(repo),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        };
-        let mut freed = 0;
-        let mut result = Ok(());
-        for run in runs {
-            match self.perform(Op::Cleanup(run), &phases, cancel) {
-                Ok(text) => freed += freed_bytes(&text),
-                Err(err) => {
-                    result = Err(err);
-                    break;
-                }
-            }
-        }
+        let result = self.perform(Op::Cleanup(what), &phases, cancel);
+        let freed = result.as_ref().map_or(0, |text| freed_bytes(text));
         let after = self.status_after(&before);
         let message = result.map(|_| {
             fill(
