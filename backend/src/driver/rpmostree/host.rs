@@ -289,7 +289,7 @@ pub(super) fn failed(action: &str, reason: &str, cancel: &Cancel) -> Error {
 }
 
 /// The daemon went away mid-way (it crashed, or was restarted).
-fn vanished(action: &str, detail: &str) -> Error {
+pub(super) fn vanished(action: &str, detail: &str) -> Error {
     tracing::warn!("rpm-ostreed's transaction ended without Finished: {detail}");
     Error::Failed(fill(
         // Translators: {action} is what was being done ("Updating the system").

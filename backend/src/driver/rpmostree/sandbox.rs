@@ -118,6 +118,10 @@ pub(super) fn command_error(
         .find(|l| !l.is_empty())
         .map(|l| l.strip_prefix("error:").unwrap_or(l).trim().to_owned())
         .unwrap_or_else(|| format!("exit status {}", ran.code));
+    // The command's words when rpm-ostreed vanished mid-way.
+    if reason.contains("Bus owner changed") {
+        return super::host::vanished(action, &reason);
+    }
     if reason.contains("Transaction in progress") {
         return super::host::busy(driver, &ran.stderr.replace("error: ", ""));
     }
