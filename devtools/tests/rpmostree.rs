@@ -608,3 +608,24 @@ fn keel_follows_a_restarted_daemon_and_outside_changes() {
     });
     assert!(signals.next().is_some(), "StatusChanged was sent");
 }
+
+#[test]
+fn the_command_line_reads_rpm_ostreed() {
+    let harness = Harness::start(Options::default());
+    let out = harness
+        .command(double_exe("keel-backend"))
+        .env("LANGUAGE", "C")
+        .args(["--system", "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Managed by: rpm-ostree"), "{text}");
+    for checksum in on_disk(&harness) {
+        assert!(text.contains(&checksum), "{text}");
+    }
+}

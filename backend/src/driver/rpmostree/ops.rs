@@ -350,3 +350,55 @@ pub(super) fn freed_bytes(text: &str) -> u64 {
     };
     (number * scale) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commands_are_the_agreed_argument_lists() {
+        let cases = [
+            (Op::Check, "upgrade --check"),
+            (
+                Op::Upgrade {
+                    download_only: true,
+                },
+                "upgrade --download-only",
+            ),
+            (
+                Op::Upgrade {
+                    download_only: false,
+                },
+                "upgrade",
+            ),
+            (Op::Rollback, "rollback"),
+            (
+                Op::Install(vec!["htop".into(), "fish".into()]),
+                "install --idempotent --allow-inactive htop fish",
+            ),
+            (Op::Uninstall(vec!["htop".into()]), "uninstall htop"),
+            (Op::Reset, "uninstall --all"),
+            (
+                Op::Cleanup(CleanupSet {
+                    pending: true,
+                    rollback: true,
+                    repo: false,
+                }),
+                "cleanup -p -r",
+            ),
+        ];
+        for (op, line) in cases {
+            assert_eq!(op.command().join(" "), line);
+        }
+    }
+
+    #[test]
+    fn freed_space_is_read_from_rpm_ostree_s_words() {
+        assert_eq!(
+            freed_bytes("Freed: 12.5 MB (pkgcache branches: 0)"),
+            12_500_000
+        );
+        assert_eq!(freed_bytes("Deployments unchanged.\nFreed: 3 kB"), 3_000);
+        assert_eq!(freed_bytes("Nothing here"), 0);
+    }
+}

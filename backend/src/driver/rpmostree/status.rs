@@ -311,3 +311,207 @@ pub(super) fn deployments_diff(entries: &RpmDiff) -> PackageDiff {
     }
     diff
 }
+
+#[cfg(test)]
+mod tests {
+    use zbus::zvariant::{OwnedValue, StructureBuilder};
+
+    use super::*;
+
+    fn owned(value: Value<'_>) -> OwnedValue {
+        value.try_into_owned().unwrap()
+    }
+
+    fn dict(pairs: Vec<(&str, Value<'_>)>) -> Dict {
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), owned(v)))
+            .collect()
+    }
+
+    /// `(sstsss)`, as rpm-ostreed describes a package of a deployment.
+    fn nevra(name: &str, epoch: u64, version: &str, release: &str) -> Value<'static> {
+        let nevra = format!("{name}-{version}-{release}.x86_64");
+        Value::Structure(
+            StructureBuilder::new()
+                .add_field(nevra)
+                .add_field(name.to_owned())
+                .add_field(epoch)
+                .add_field(version.to_owned())
+                .add_field(release.to_owned())
+                .add_field("x86_64".to_owned())
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_deployment_with_overrides_and_a_container_origin() {
+        let replacement = Value::Structure(
+            StructureBuilder::new()
+                .add_field(Value::Value(Box::new(nevra("mesa", 0, "25.1", "1.fc41"))))
+                .add_field(Value::Value(Box::new(nevra("mesa", 0, "25.0", "3.fc41"))))
+                .build()
+                .unwrap(),
+        );
+        let d = dict(vec![
+            ("id", Value::from("fedora-abc.0")),
+            ("osname", Value::from("fedora")),
+            ("checksum", Value::from("abc")),
+            ("serial", Value::I32(0)),
+            ("timestamp", Value::U64(5)),
+            ("booted", Value::Bool(true)),
+            ("staged", Value::Bool(false)),
+            ("pinned", Value::Bool(true)),
+            (
+                "container-image-reference",
+                Value::from("ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable"),
+            ),
+            ("packages", Value::from(vec!["htop"])),
+            ("requested-packages", Value::from(vec!["htop", "fish"])),
+            (
+                "requested-local-packages",
+                Value::from(vec!["tool-1.0-1.x86_64"]),
+            ),
+            (
+                "base-removals",
+                Value::from(vec![Value::Value(Box::new(nevra(
+                    "firefox", 0, "133.0", "1.fc41",
+                )))]),
+            ),
+            ("base-local-replacements", Value::from(vec![replacement])),
+        ]);
+        let deployment = deployment(&d, 0);
+        assert_eq!(deployment.origin, None);
+        assert_eq!(
+            deployment.container_image.as_deref(),
+            Some("ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable")
+        );
+        assert!(deployment.booted && deployment.pinned && deployment.default);
+        assert_eq!(deployment.layered_packages, ["htop"]);
+        assert_eq!(deployment.requested_packages, ["htop", "fish"]);
+        assert_eq!(deployment.local_packages, ["tool-1.0-1.x86_64"]);
+        assert_eq!(deployment.removed_packages, ["firefox"]);
+        assert_eq!(
+            deployment.replaced_packages,
+            [PackageChange {
+                name: "mesa".into(),
+                arch: "x86_64".into(),
+                old_evr: "25.0-3.fc41".into(),
+                new_evr: "25.1-1.fc41".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn roles_follow_the_booted_deployment() {
+        let d = |checksum: &str, booted: bool| {
+            dict(vec![
+                ("checksum", Value::from(checksum.to_owned())),
+                ("osname", Value::from("fedora")),
+                ("booted", Value::Bool(booted)),
+            ])
+        };
+        let list = deployments(&[d("new", false), d("now", true), d("old", false)]);
+        let roles: Vec<_> = list
+            .iter()
+            .map(|d| (d.pending, d.booted, d.rollback))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                (true, false, false),
+                (false, true, false),
+                (false, false, true)
+            ]
+        );
+    }
+
+    /// The two encodings the recordings show: the cached update's `rpm-diff` (the `u` is the
+    /// package's kind) and GetDeploymentsRpmDiff's (the `u` is the change).
+    #[test]
+    fn both_rpm_diff_encodings() {
+        let evr_arch = |evr: &str| {
+            Value::Structure(
+                StructureBuilder::new()
+                    .add_field(evr.to_owned())
+                    .add_field("x86_64".to_owned())
+                    .build()
+                    .unwrap(),
+            )
+        };
+        let upgraded = Value::Structure(
+            StructureBuilder::new()
+                .add_field(0u32)
+                .add_field("fakeapp".to_owned())
+                .add_field(evr_arch("1.0-1"))
+                .add_field(evr_arch("1.1-1"))
+                .build()
+                .unwrap(),
+        );
+        let added = Value::Structure(
+            StructureBuilder::new()
+                .add_field(0u32)
+                .add_field("fakenew".to_owned())
+                .add_field("1:2.0-1".to_owned())
+                .add_field("x86_64".to_owned())
+                .build()
+                .unwrap(),
+        );
+        let mut diff = zbus::zvariant::Dict::new(
+            &zbus::zvariant::Signature::Str,
+            &zbus::zvariant::Signature::Variant,
+        );
+        diff.add(
+            "upgraded",
+            Value::Value(Box::new(Value::from(vec![upgraded]))),
+        )
+        .unwrap();
+        diff.add("added", Value::Value(Box::new(Value::from(vec![added]))))
+            .unwrap();
+        let update = dict(vec![
+            ("checksum", Value::from("def")),
+            ("version", Value::from("2.0")),
+            ("rpm-diff", Value::Dict(diff)),
+        ]);
+        let update = cached_update(&update).expect("an update");
+        assert_eq!(update.version.as_deref(), Some("2.0"));
+        assert_eq!(update.diff.upgraded[0].old_evr, "1.0-1");
+        assert_eq!(update.diff.upgraded[0].new_evr, "1.1-1");
+        assert_eq!(update.diff.added[0].nevra(), "fakenew-1:2.0-1.x86_64");
+        assert!(
+            cached_update(&Dict::new()).is_none(),
+            "@a{{sv}} {{}} is no update"
+        );
+
+        let package = |evr: &str| {
+            Value::Structure(
+                StructureBuilder::new()
+                    .add_field("fakeapp".to_owned())
+                    .add_field(evr.to_owned())
+                    .add_field("x86_64".to_owned())
+                    .build()
+                    .unwrap(),
+            )
+        };
+        let entries: RpmDiff = vec![
+            (
+                "fakeapp".into(),
+                2,
+                dict(vec![
+                    ("PreviousPackage", package("1.0-1")),
+                    ("NewPackage", package("1.1-1")),
+                ]),
+            ),
+            (
+                "fakeold".into(),
+                1,
+                dict(vec![("PreviousPackage", package("1-1"))]),
+            ),
+        ];
+        let diff = deployments_diff(&entries);
+        assert_eq!(diff.upgraded[0].new_evr, "1.1-1");
+        assert_eq!(diff.removed[0].name, "fakeold");
+        assert!(diff.added.is_empty() && diff.downgraded.is_empty());
+    }
+}
