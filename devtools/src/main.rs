@@ -3,6 +3,7 @@
 //! and for the UI benchmark (build-aux/bench-ui). Built with the workspace, never installed.
 
 mod bench;
+mod bench_rpmostree;
 mod scale;
 
 use std::path::PathBuf;
