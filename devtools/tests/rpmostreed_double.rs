@@ -176,9 +176,9 @@ fn the_slot_is_set_by_the_call_and_freed_after_the_last_peer_leaves() {
         Some(address.as_str())
     );
     // A second Start on a finished transaction: false, and Finished again.
+    client.take_events();
     let again = client.peer_call(&peer, TXN_IFACE, "Start", None);
     assert_eq!(again.print(true).as_str(), "(false,)");
-    client.take_events();
     client.pump_until(std::time::Duration::from_secs(5), "Finished again", |e| {
         e.iter().any(|e| e.member == "Finished")
     });

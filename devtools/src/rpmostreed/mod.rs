@@ -187,6 +187,9 @@ impl Daemon {
         let Ok(new) = self.with_backend(|b| b.snapshot()) else {
             return;
         };
+        // The transaction's last peer signal went out on another socket: let clients read it
+        // before these (see `sync_bus`).
+        let settle = self.active().is_some();
         let old = std::mem::replace(&mut *self.snapshot(), new.clone());
         let mut os: Vec<(&str, Value<'static>)> = Vec::new();
         if old.booted != new.booted {
@@ -208,6 +211,9 @@ impl Daemon {
             }
         }
         let os_changed = !os.is_empty();
+        if settle && (os_changed || old.deployments != new.deployments) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if os_changed {
             self.properties_changed(&os_path(&new.osname), OS_INTERFACE, os);
         }
@@ -226,12 +232,14 @@ impl Daemon {
         }
     }
 
-    /// A round trip to the bus: the signals sent before it have left the bus when it returns, so
-    /// a client reads them before the transaction's next peer signal (the recorded order).
+    /// A round trip to the bus, then a moment: the signals sent before it have left the bus and
+    /// a client has read them before the transaction's next peer signal, which comes on another
+    /// socket (the recorded order; rpm-ostreed's own work puts ~30 ms between them).
     fn sync_bus(&self) {
         let _ = async_io::block_on(async {
             zbus::fdo::DBusProxy::new(&self.bus).await?.get_id().await
         });
+        std::thread::sleep(Duration::from_millis(10));
     }
 
     pub fn properties_changed(&self, path: &str, interface: &str, changed: Vec<(&str, Value<'_>)>) {

@@ -277,8 +277,10 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
         let Ok(stream) = stream else {
             continue;
         };
+        let registered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let iface = TransactionIface {
             txn: Arc::downgrade(&current),
+            registered: registered.clone(),
         };
         let built = async_io::block_on(async {
             zbus::connection::Builder::async_io_unix_stream(stream)
@@ -292,6 +294,7 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
             continue;
         };
         current.state().peers.push(peer.clone());
+        registered.store(true, std::sync::atomic::Ordering::SeqCst);
         let weak = Arc::downgrade(&current);
         std::thread::spawn(move || {
             async_io::block_on(peer.closed());
@@ -305,6 +308,8 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
 /// `org.projectatomic.rpmostree1.Transaction` on one peer connection.
 struct TransactionIface {
     txn: Weak<Txn>,
+    /// Set once this peer is on the transaction's list (its signals reach it from then on).
+    registered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TransactionIface {
@@ -337,6 +342,13 @@ impl TransactionIface {
     #[zbus(out_args("started"))]
     async fn start(&self, #[zbus(connection)] conn: &zbus::Connection) -> zbus::fdo::Result<bool> {
         let txn = self.txn()?;
+        // A client may call Start as soon as it is connected: let it hear the Title change.
+        for _ in 0..1000 {
+            if self.registered.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            async_io::Timer::after(Duration::from_millis(1)).await;
+        }
         let started = txn.start();
         // A late peer of a finished transaction hears Finished again.
         let finished = txn.state().finished.clone();
