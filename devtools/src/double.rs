@@ -31,6 +31,9 @@ pub struct Options {
     pub fresh: bool,
     /// Serve the remote over HTTP (127.0.0.1), so that [`Harness::remote_down`] can stop it.
     pub http: bool,
+    /// With `http`: seconds the server waits before each answer, so that a pull lasts long enough
+    /// for libostree to report progress (DownloadProgress) or for a test to act in the middle.
+    pub http_delay: f64,
     pub hooks: Hooks,
     pub automatic_update_policy: String,
     /// The cached update's advisories, GVariant text of type `a(suuasa{sv})`.
@@ -42,6 +45,7 @@ impl Default for Options {
         Self {
             fresh: false,
             http: false,
+            http_delay: 0.0,
             hooks: Hooks::default(),
             automatic_update_policy: "none".to_owned(),
             advisories: None,
@@ -54,8 +58,6 @@ pub struct Harness {
     pub options: Options,
     daemon: Option<Child>,
     http: Option<Child>,
-    /// The remote's HTTP port, kept across [`Harness::remote_down`].
-    port: u16,
     bus: Child,
     bus_address: String,
     dir: tempfile::TempDir,
@@ -73,7 +75,6 @@ impl Harness {
             options,
             daemon: None,
             http: None,
-            port: 0,
             bus,
             bus_address,
             dir,
@@ -260,37 +261,27 @@ impl Harness {
         }
     }
 
-    /// Serves the remote over HTTP (again, on the same port) and points the sysroot at it.
+    /// Serves the remote over HTTP (again, on a new port) and points the sysroot at it.
     pub fn remote_up(&mut self) {
         self.remote_down();
-        let port = self.port;
+        // The backend's tests' server: static files, each answer after `http_delay` seconds.
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/tests/slow_http.py");
         let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
+            .arg(script)
+            .arg(self.options.http_delay.to_string())
             .arg(self.remote())
-            .arg(port.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped"))
             .read_line(&mut line)
-            .expect("python3 says where it serves");
+            .expect("the server says its port");
         let port: u16 = line
-            .split(" port ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no port from the server: {line:?}"));
         self.http = Some(child);
-        self.port = port;
         self.set_remote_url(&format!("http://127.0.0.1:{port}"));
     }
 

@@ -416,3 +416,40 @@ fn a_restarted_daemon_reads_the_same_state() {
     assert_eq!(client.sysroot("Deployments"), deployments);
     assert_eq!(client.os("CachedUpdate"), cached);
 }
+
+#[test]
+fn a_slow_download_reports_its_progress() {
+    let harness = Harness::start(Options {
+        fresh: true,
+        http: true,
+        http_delay: 0.02,
+        ..Default::default()
+    });
+    let client = Client::new(harness.bus_address());
+    let events = transact(&client, "Upgrade", "(@a{sv} {},)");
+    assert_eq!(finished(&events), Some((true, String::new())));
+    let progress: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.member == "DownloadProgress")
+        .collect();
+    assert!(!progress.is_empty(), "{:?}", shapes(&events));
+    for p in &progress {
+        assert_eq!(p.args.type_().as_str(), "((tt)(uu)(uuu)(uuut)(uu)(tt))");
+        let content = p.args.child_value(4);
+        let (fetched, requested) = (
+            content.child_value(0).get::<u32>().unwrap(),
+            content.child_value(1).get::<u32>().unwrap(),
+        );
+        assert!(fetched <= requested, "{}", p.args.print(true));
+    }
+    // Progress comes before the pull's summary, which ends it.
+    let summary = events.iter().position(|e| e.member == "Message").unwrap();
+    assert!(
+        events
+            .iter()
+            .rposition(|e| e.member == "DownloadProgress")
+            .unwrap()
+            < summary
+    );
+    assert_eq!(events[summary + 1].member, "ProgressEnd");
+}
