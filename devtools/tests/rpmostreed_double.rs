@@ -21,12 +21,7 @@ fn check_then_upgrade_stage_the_new_version() {
     assert!(!client.os("HasCachedUpdateRpmDiff").get::<bool>().unwrap());
 
     let reply = client
-        .call(
-            &os,
-            OS_IFACE,
-            "AutomaticUpdateTrigger",
-            Some("({'mode': <'check'>},)"),
-        )
+        .call(&os, OS_IFACE, "AutomaticUpdateTrigger", Some(CHECK))
         .unwrap();
     assert_eq!(reply.child_value(0).get::<bool>(), Some(true));
     let events = client.run(&address(&reply, 1));
@@ -118,12 +113,7 @@ fn the_slot_is_set_by_the_call_and_freed_after_the_last_peer_leaves() {
         .unwrap();
     let os = client.os_path();
     let reply = client
-        .call(
-            &os,
-            OS_IFACE,
-            "AutomaticUpdateTrigger",
-            Some("({'mode': <'check'>},)"),
-        )
+        .call(&os, OS_IFACE, "AutomaticUpdateTrigger", Some(CHECK))
         .unwrap();
     let address = address(&reply, 1);
     // Set when the call returns, before anything started.
@@ -221,7 +211,7 @@ fn refused_authorization_is_polkits_error_and_changes_nothing() {
         ("Cleanup", "(['rollback-deploy'],)"),
         ("PkgChange", "(@a{sv} {}, ['htop'], @as [])"),
         ("UpdateDeployment", "(@a{sv} {}, {'no-layering': <true>})"),
-        ("AutomaticUpdateTrigger", "({'mode': <'check'>},)"),
+        ("AutomaticUpdateTrigger", CHECK),
     ] {
         let err = client.call(&os, OS_IFACE, method, Some(args)).unwrap_err();
         assert_eq!(err.name, "org.freedesktop.DBus.Error.AccessDenied");
@@ -290,7 +280,7 @@ fn advisories_come_with_the_cached_update() {
         ..Default::default()
     });
     let client = Client::new(harness.bus_address());
-    transact(&client, "AutomaticUpdateTrigger", "({'mode': <'check'>},)");
+    transact(&client, "AutomaticUpdateTrigger", CHECK);
     let advisories = dict(&client.os("CachedUpdate"))
         .lookup_value("advisories", None)
         .expect("advisories in the cached update");
