@@ -38,6 +38,9 @@ pub struct Options {
     pub automatic_update_policy: String,
     /// The cached update's advisories, GVariant text of type `a(suuasa{sv})`.
     pub advisories: Option<String>,
+    /// A sysroot at Fedora's scale (stateroot `fedora`, see [`crate::scale`]) instead of the demo
+    /// system, for benchmarks; [`Harness::publish`] works on the demo only.
+    pub scale: Option<crate::scale::Scale>,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             hooks: Hooks::default(),
             automatic_update_policy: "none".to_owned(),
             advisories: None,
+            scale: None,
         }
     }
 }
@@ -69,7 +73,13 @@ static TEMPLATE: Mutex<(usize, Option<tempfile::TempDir>)> = Mutex::new((0, None
 impl Harness {
     pub fn start(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        copy_template(&dir.path().join("demo"));
+        match options.scale {
+            Some(scale) => {
+                crate::scale::make(&dir.path().join("demo"), scale)
+                    .expect("a Fedora-scale sysroot");
+            }
+            None => copy_template(&dir.path().join("demo")),
+        }
         let (bus, bus_address) = start_bus(dir.path());
         let mut harness = Self {
             options,
@@ -310,7 +320,9 @@ impl Drop for Harness {
         let _ = self.bus.kill();
         let _ = self.bus.wait();
         let _ = keel_backend::demo::remove_tree(&self.demo_dir());
-        release_template();
+        if self.options.scale.is_none() {
+            release_template();
+        }
     }
 }
 
@@ -364,7 +376,13 @@ fn point_remote(sysroot: &Path, url: &str) {
         .expect("the sysroot's repository");
     let options = glib::VariantDict::new(None);
     options.insert("gpg-verify", false);
-    let remote = keel_backend::demo::REMOTE;
+    // The sysroot's one remote (`keeldemo`, or `fedora` at Fedora's scale).
+    let remote = repo
+        .remote_list()
+        .first()
+        .map(|r| r.to_string())
+        .expect("the sysroot has a remote");
+    let remote = remote.as_str();
     repo.remote_change(
         None::<&gio::File>,
         ostree::RepoRemoteChange::DeleteIfExists,

@@ -3,12 +3,12 @@
 //! and for the UI benchmark (build-aux/bench-ui). Built with the workspace, never installed.
 
 mod bench;
-mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keel_devtools::scale;
 
 #[derive(Parser)]
 #[command(name = "keel-devtools", version, about = "Tools for Keel's developers")]

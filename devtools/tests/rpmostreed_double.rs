@@ -443,3 +443,28 @@ fn a_slow_download_reports_its_progress() {
     );
     assert_eq!(events[summary + 1].member, "ProgressEnd");
 }
+
+#[test]
+fn serves_a_fedora_scale_sysroot() {
+    let harness = Harness::start(Options {
+        scale: Some(keel_devtools::scale::Scale {
+            deployments: 3,
+            packages: 300,
+            waiting_update: true,
+        }),
+        ..Default::default()
+    });
+    let client = Client::new(harness.bus_address());
+    assert_eq!(client.os_path(), "/org/projectatomic/rpmostree1/fedora");
+    assert_eq!(client.sysroot("Deployments").n_children(), 3);
+    let booted = dict(&client.os("BootedDeployment"));
+    assert!(booted.lookup_value("pending-base-checksum", None).is_some());
+    let events = transact(&client, "AutomaticUpdateTrigger", CHECK);
+    assert_eq!(finished(&events), Some((true, String::new())));
+    let update = dict(&client.os("CachedUpdate"));
+    let diff = update.lookup_value("rpm-diff", None).unwrap();
+    assert_eq!(
+        shape(&diff),
+        "{added: a(usss), downgraded: a(us(ss)(ss)), removed: a(usss), upgraded: a(us(ss)(ss))}"
+    );
+}
