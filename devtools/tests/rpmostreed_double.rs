@@ -468,3 +468,29 @@ fn serves_a_fedora_scale_sysroot() {
         "{added: a(usss), downgraded: a(us(ss)(ss)), removed: a(usss), upgraded: a(us(ss)(ss))}"
     );
 }
+
+#[test]
+fn a_caller_gone_before_start_frees_the_slot() {
+    let harness = Harness::start(Options::default());
+    let watcher = Client::new(harness.bus_address());
+    {
+        let caller = Client::new(harness.bus_address());
+        caller
+            .call(&caller.os_path(), OS_IFACE, "Upgrade", Some("(@a{sv} {},)"))
+            .unwrap();
+        assert_ne!(watcher.sysroot("ActiveTransactionPath").str(), Some(""));
+        caller
+            .bus
+            .close_sync(ostree::gio::Cancellable::NONE)
+            .unwrap();
+    }
+    watcher.pump_until(
+        std::time::Duration::from_secs(5),
+        "the slot to be freed",
+        |e| e.iter().any(is_slot_freed),
+    );
+    // Nothing ran, and the next caller is not Busy.
+    assert_eq!(watcher.sysroot("Deployments").n_children(), 2);
+    let events = transact(&watcher, "Upgrade", "(@a{sv} {},)");
+    assert_eq!(finished(&events), Some((true, String::new())));
+}

@@ -277,6 +277,7 @@ impl Daemon {
         let address = txn.address.clone();
         *slot = Some(txn.clone());
         drop(slot);
+        txn.watch_caller(self);
         // ActiveTransaction changes just after the method has returned.
         let daemon = self.clone();
         std::thread::spawn(move || {

@@ -130,6 +130,43 @@ impl Txn {
         self.state().finished.is_some()
     }
 
+    /// Until `Start()`, rpm-ostreed watches the caller's bus name: when it vanishes the
+    /// transaction is dropped ("client disconnected before calling Start"), with no Finished.
+    pub fn watch_caller(self: &Arc<Self>, daemon: &Arc<Daemon>) {
+        let (txn, daemon) = (Arc::downgrade(self), Arc::downgrade(daemon));
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(20));
+                let (Some(txn), Some(daemon)) = (txn.upgrade(), daemon.upgrade()) else {
+                    return;
+                };
+                if txn.state().started || txn.state().released {
+                    return;
+                }
+                let bus = zbus::blocking::Connection::from(daemon.bus.clone());
+                let gone = zbus::blocking::fdo::DBusProxy::new(&bus)
+                    .and_then(|dbus| {
+                        let name = zbus::names::BusName::try_from(txn.sender.as_str())?;
+                        Ok(dbus.name_has_owner(name)?)
+                    })
+                    .is_ok_and(|has| !has);
+                if gone {
+                    eprintln!(
+                        "keel-rpmostreed-double: client disconnected before calling Start; cancelling transaction"
+                    );
+                    txn.state().released = true;
+                    let peers = std::mem::take(&mut txn.state().peers);
+                    for peer in peers {
+                        let _ = async_io::block_on(peer.close());
+                    }
+                    let _ = std::fs::remove_file(&txn.socket);
+                    daemon.release_transaction(&txn);
+                    return;
+                }
+            }
+        });
+    }
+
     /// Sends a Transaction signal to every peer, in order.
     pub fn emit(&self, member: &str, body: &(impl serde::Serialize + zbus::zvariant::DynamicType)) {
         let peers = self.state().peers.clone();
