@@ -185,6 +185,25 @@ impl Harness {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Makes deployment `index` follow a container image (`[origin]
+    /// container-image-reference=…`, as on Bluefin or bootc systems) instead of a branch.
+    pub fn set_container_origin(&self, index: usize, reference: &str) {
+        let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(self.sysroot())));
+        sysroot
+            .load(gio::Cancellable::NONE)
+            .expect("the sysroot loads");
+        let deployment = sysroot
+            .deployments()
+            .into_iter()
+            .nth(index)
+            .expect("a deployment at that index");
+        let origin = glib::KeyFile::new();
+        origin.set_string("origin", "container-image-reference", reference);
+        sysroot
+            .write_origin_file(&deployment, Some(&origin), gio::Cancellable::NONE)
+            .expect("the origin is written");
+    }
+
     /// The double's process, if it runs.
     pub fn daemon(&mut self) -> Option<&mut Child> {
         self.daemon.as_mut()

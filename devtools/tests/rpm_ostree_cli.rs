@@ -352,3 +352,22 @@ fn pkexec_runs_its_arguments_or_refuses_as_polkit_does() {
     let out = harness.command("pkexec").arg("false").output().unwrap();
     assert_eq!(out.status.code(), Some(1), "the program's own exit code");
 }
+
+#[test]
+fn download_only_then_upgrade() {
+    let harness = Harness::start(Options {
+        fresh: true,
+        ..Default::default()
+    });
+    let out = rpm_ostree(&harness, &["upgrade", "--download-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "only the pull's summary: {text}");
+    let status = harness.driver().status().unwrap();
+    assert_eq!(status.deployments.len(), 1);
+    assert!(status.cached_update.unwrap().downloaded);
+    let out = rpm_ostree(&harness, &["upgrade"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Staging deployment...done\n"));
+    assert_eq!(harness.driver().status().unwrap().deployments.len(), 2);
+}

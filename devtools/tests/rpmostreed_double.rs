@@ -494,3 +494,27 @@ fn a_caller_gone_before_start_frees_the_slot() {
     let events = transact(&watcher, "Upgrade", "(@a{sv} {},)");
     assert_eq!(finished(&events), Some((true, String::new())));
 }
+
+#[test]
+fn a_container_image_origin_is_shown_as_rpm_ostree_shows_it() {
+    let harness = Harness::start(Options::default());
+    let client = Client::new(harness.bus_address());
+    let reference = "ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable";
+    harness.set_container_origin(1, reference);
+    // An outside change to an origin: noticed like a pin.
+    client.pump_until(std::time::Duration::from_secs(2), "the new origin", |e| {
+        e.iter()
+            .any(|e| e.shape() == "PC Sysroot [\"Deployments\"]")
+    });
+    let rollback = dict(&client.sysroot("Deployments").child_value(1));
+    assert_eq!(
+        rollback
+            .lookup::<String>("container-image-reference")
+            .unwrap()
+            .as_deref(),
+        Some(reference)
+    );
+    for absent in ["origin", "gpg-enabled", "pending-base-checksum"] {
+        assert!(rollback.lookup_value(absent, None).is_none(), "{absent}");
+    }
+}
