@@ -6,17 +6,19 @@
 //! after the last peer leaves, the signal order, `@a{sv} {}` for absent values.
 //!
 //! Behind it is Keel's own libostree driver on a real (temporary) sysroot, so state really changes:
-//! `state` computes the properties, `objects` serves the Sysroot and OS objects, `transaction`
-//! runs transactions and `ops` does their work.
+//! `state` computes the properties, `objects` and `os` serve the Sysroot and OS objects,
+//! `transaction` runs transactions and `ops` does their work.
 //!
 //! What it does not reproduce: rpm, rpm-md repositories and scripts (layering composes Keel's own
 //! package source), polkit (a test hook refuses instead), real staging (libostree stages only on a
 //! booted system: the deployment an upgrade makes is marked staged until the next simulated boot),
-//! idle exit, container origins, and methods Keel never calls (they answer with an error).
+//! idle exit, updates of container-image origins, and methods Keel never calls (they answer with
+//! an error).
 
 mod gv;
 mod objects;
 mod ops;
+mod os;
 pub mod state;
 mod transaction;
 
