@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use ostree::glib;
 
-use crate::scale::{self, Scale};
 use keel_backend::demo::content::{FileContents, TreeFile};
 use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
 use keel_backend::driver::ostree::OstreeDriver;
 use keel_backend::driver::{Cancel, SystemDriver};
 use keel_backend::error::{Context, Error, Result};
 use keel_backend::progress::{Phases, Silent};
+use keel_devtools::scale::{self, Scale};
 
 const STATEROOT: &str = "keelbench";
 const REMOTE: &str = "bench";

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use keel_devtools::double::{double_exe, start_bus};
 
-use crate::scale::{self, Scale};
+use keel_devtools::scale::{self, Scale};
 use keel_backend::error::{Context, Error, Result};
 
 const RUNS: usize = 1000;
