@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use ostree::glib;
 
-use crate::scale::{self, Scale};
 use keel_backend::demo::content::{FileContents, TreeFile};
 use keel_backend::demo::{deploy_branch, init_sysroot, write_tree_commit};
 use keel_backend::driver::ostree::OstreeDriver;
 use keel_backend::driver::{Cancel, SystemDriver};
 use keel_backend::error::{Context, Error, Result};
 use keel_backend::progress::{Phases, Silent};
+use keel_devtools::scale::{self, Scale};
 
 const STATEROOT: &str = "keelbench";
 const REMOTE: &str = "bench";
@@ -91,7 +91,7 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     print_dbus_table(&rows);
-    crate::bench_rpmostree::run(scratch)
+    crate::bench_rpmostree::run()
 }
 
 /// Percentiles of one kind of call.

@@ -31,10 +31,16 @@ pub struct Options {
     pub fresh: bool,
     /// Serve the remote over HTTP (127.0.0.1), so that [`Harness::remote_down`] can stop it.
     pub http: bool,
+    /// With `http`: seconds the server waits before each answer, so that a pull lasts long enough
+    /// for libostree to report progress (DownloadProgress) or for a test to act in the middle.
+    pub http_delay: f64,
     pub hooks: Hooks,
     pub automatic_update_policy: String,
     /// The cached update's advisories, GVariant text of type `a(suuasa{sv})`.
     pub advisories: Option<String>,
+    /// A sysroot at Fedora's scale (stateroot `fedora`, see [`crate::scale`]) instead of the demo
+    /// system, for benchmarks; [`Harness::publish`] works on the demo only.
+    pub scale: Option<crate::scale::Scale>,
 }
 
 impl Default for Options {
@@ -42,9 +48,11 @@ impl Default for Options {
         Self {
             fresh: false,
             http: false,
+            http_delay: 0.0,
             hooks: Hooks::default(),
             automatic_update_policy: "none".to_owned(),
             advisories: None,
+            scale: None,
         }
     }
 }
@@ -54,8 +62,6 @@ pub struct Harness {
     pub options: Options,
     daemon: Option<Child>,
     http: Option<Child>,
-    /// The remote's HTTP port, kept across [`Harness::remote_down`].
-    port: u16,
     bus: Child,
     bus_address: String,
     dir: tempfile::TempDir,
@@ -67,13 +73,18 @@ static TEMPLATE: Mutex<(usize, Option<tempfile::TempDir>)> = Mutex::new((0, None
 impl Harness {
     pub fn start(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        copy_template(&dir.path().join("demo"));
+        match options.scale {
+            Some(scale) => {
+                crate::scale::make(&dir.path().join("demo"), scale)
+                    .expect("a Fedora-scale sysroot");
+            }
+            None => copy_template(&dir.path().join("demo")),
+        }
         let (bus, bus_address) = start_bus(dir.path());
         let mut harness = Self {
             options,
             daemon: None,
             http: None,
-            port: 0,
             bus,
             bus_address,
             dir,
@@ -174,6 +185,25 @@ impl Harness {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Makes deployment `index` follow a container image (`[origin]
+    /// container-image-reference=…`, as on Bluefin or bootc systems) instead of a branch.
+    pub fn set_container_origin(&self, index: usize, reference: &str) {
+        let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(self.sysroot())));
+        sysroot
+            .load(gio::Cancellable::NONE)
+            .expect("the sysroot loads");
+        let deployment = sysroot
+            .deployments()
+            .into_iter()
+            .nth(index)
+            .expect("a deployment at that index");
+        let origin = glib::KeyFile::new();
+        origin.set_string("origin", "container-image-reference", reference);
+        sysroot
+            .write_origin_file(&deployment, Some(&origin), gio::Cancellable::NONE)
+            .expect("the origin is written");
+    }
+
     /// The double's process, if it runs.
     pub fn daemon(&mut self) -> Option<&mut Child> {
         self.daemon.as_mut()
@@ -260,37 +290,27 @@ impl Harness {
         }
     }
 
-    /// Serves the remote over HTTP (again, on the same port) and points the sysroot at it.
+    /// Serves the remote over HTTP (again, on a new port) and points the sysroot at it.
     pub fn remote_up(&mut self) {
         self.remote_down();
-        let port = self.port;
+        // The backend's tests' server: static files, each answer after `http_delay` seconds.
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/tests/slow_http.py");
         let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
+            .arg(script)
+            .arg(self.options.http_delay.to_string())
             .arg(self.remote())
-            .arg(port.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped"))
             .read_line(&mut line)
-            .expect("python3 says where it serves");
+            .expect("the server says its port");
         let port: u16 = line
-            .split(" port ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no port from the server: {line:?}"));
         self.http = Some(child);
-        self.port = port;
         self.set_remote_url(&format!("http://127.0.0.1:{port}"));
     }
 
@@ -319,7 +339,9 @@ impl Drop for Harness {
         let _ = self.bus.kill();
         let _ = self.bus.wait();
         let _ = keel_backend::demo::remove_tree(&self.demo_dir());
-        release_template();
+        if self.options.scale.is_none() {
+            release_template();
+        }
     }
 }
 
@@ -373,7 +395,13 @@ fn point_remote(sysroot: &Path, url: &str) {
         .expect("the sysroot's repository");
     let options = glib::VariantDict::new(None);
     options.insert("gpg-verify", false);
-    let remote = keel_backend::demo::REMOTE;
+    // The sysroot's one remote (`keeldemo`, or `fedora` at Fedora's scale).
+    let remote = repo
+        .remote_list()
+        .first()
+        .map(|r| r.to_string())
+        .expect("the sysroot has a remote");
+    let remote = remote.as_str();
     repo.remote_change(
         None::<&gio::File>,
         ostree::RepoRemoteChange::DeleteIfExists,
@@ -403,7 +431,7 @@ fn release_template() {
 }
 
 /// A private dbus-daemon set up as a system bus that lets everyone own and call anything.
-pub fn start_bus(dir: &Path) -> (Child, String) {
+fn start_bus(dir: &Path) -> (Child, String) {
     let config = dir.join("system-bus.conf");
     let socket = dir.join("system_bus_socket");
     std::fs::write(

@@ -1,5 +1,7 @@
-//! Keel's developer tools as a library: the rpm-ostreed **test double** (`rpmostreed`) and the
-//! harness tests use to run it (`double`). Never shipped.
+//! Keel's developer tools as a library: the rpm-ostreed **test double** (`rpmostreed`), the
+//! harness tests use to run it (`double`), and the Fedora-scale sysroot maker (`scale`). Never
+//! shipped.
 
 pub mod double;
 pub mod rpmostreed;
+pub mod scale;

@@ -4,12 +4,12 @@
 
 mod bench;
 mod bench_rpmostree;
-mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keel_devtools::scale;
 
 #[derive(Parser)]
 #[command(name = "keel-devtools", version, about = "Tools for Keel's developers")]

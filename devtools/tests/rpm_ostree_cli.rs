@@ -60,8 +60,10 @@ fn same_form(got: &str, want: &str) -> bool {
 
 #[test]
 fn upgrade_check_prints_the_available_update_as_recorded() {
+    // Over HTTP, as recorded (a local remote's pull says "imported").
     let harness = Harness::start(Options {
         fresh: true,
+        http: true,
         ..Default::default()
     });
     let out = rpm_ostree(&harness, &["upgrade", "--check"]);
@@ -110,6 +112,7 @@ fn upgrade_check_with_nothing_new_exits_77() {
 fn upgrade_stages_and_says_so_as_recorded() {
     let harness = Harness::start(Options {
         fresh: true,
+        http: true,
         ..Default::default()
     });
     let out = rpm_ostree(&harness, &["upgrade"]);
@@ -118,6 +121,10 @@ fn upgrade_stages_and_says_so_as_recorded() {
     let text = stdout(&out);
     let got: Vec<&str> = text.lines().collect();
     assert!(same_form(got[0], &want[0]), "{text}");
+    assert!(
+        !got[0].starts_with("0 metadata, 0 content"),
+        "a real fetch: {text}"
+    );
     assert_eq!(got[1], want[1], "{text}");
     assert_eq!(
         got.last().copied(),
@@ -344,4 +351,23 @@ fn pkexec_runs_its_arguments_or_refuses_as_polkit_does() {
     assert!(harness.driver().status().unwrap().deployments[1].pinned);
     let out = harness.command("pkexec").arg("false").output().unwrap();
     assert_eq!(out.status.code(), Some(1), "the program's own exit code");
+}
+
+#[test]
+fn download_only_then_upgrade() {
+    let harness = Harness::start(Options {
+        fresh: true,
+        ..Default::default()
+    });
+    let out = rpm_ostree(&harness, &["upgrade", "--download-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "only the pull's summary: {text}");
+    let status = harness.driver().status().unwrap();
+    assert_eq!(status.deployments.len(), 1);
+    assert!(status.cached_update.unwrap().downloaded);
+    let out = rpm_ostree(&harness, &["upgrade"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Staging deployment...done\n"));
+    assert_eq!(harness.driver().status().unwrap().deployments.len(), 2);
 }

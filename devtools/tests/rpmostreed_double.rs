@@ -21,12 +21,7 @@ fn check_then_upgrade_stage_the_new_version() {
     assert!(!client.os("HasCachedUpdateRpmDiff").get::<bool>().unwrap());
 
     let reply = client
-        .call(
-            &os,
-            OS_IFACE,
-            "AutomaticUpdateTrigger",
-            Some("({'mode': <'check'>},)"),
-        )
+        .call(&os, OS_IFACE, "AutomaticUpdateTrigger", Some(CHECK))
         .unwrap();
     assert_eq!(reply.child_value(0).get::<bool>(), Some(true));
     let events = client.run(&address(&reply, 1));
@@ -118,12 +113,7 @@ fn the_slot_is_set_by_the_call_and_freed_after_the_last_peer_leaves() {
         .unwrap();
     let os = client.os_path();
     let reply = client
-        .call(
-            &os,
-            OS_IFACE,
-            "AutomaticUpdateTrigger",
-            Some("({'mode': <'check'>},)"),
-        )
+        .call(&os, OS_IFACE, "AutomaticUpdateTrigger", Some(CHECK))
         .unwrap();
     let address = address(&reply, 1);
     // Set when the call returns, before anything started.
@@ -176,9 +166,9 @@ fn the_slot_is_set_by_the_call_and_freed_after_the_last_peer_leaves() {
         Some(address.as_str())
     );
     // A second Start on a finished transaction: false, and Finished again.
+    client.take_events();
     let again = client.peer_call(&peer, TXN_IFACE, "Start", None);
     assert_eq!(again.print(true).as_str(), "(false,)");
-    client.take_events();
     client.pump_until(std::time::Duration::from_secs(5), "Finished again", |e| {
         e.iter().any(|e| e.member == "Finished")
     });
@@ -221,7 +211,7 @@ fn refused_authorization_is_polkits_error_and_changes_nothing() {
         ("Cleanup", "(['rollback-deploy'],)"),
         ("PkgChange", "(@a{sv} {}, ['htop'], @as [])"),
         ("UpdateDeployment", "(@a{sv} {}, {'no-layering': <true>})"),
-        ("AutomaticUpdateTrigger", "({'mode': <'check'>},)"),
+        ("AutomaticUpdateTrigger", CHECK),
     ] {
         let err = client.call(&os, OS_IFACE, method, Some(args)).unwrap_err();
         assert_eq!(err.name, "org.freedesktop.DBus.Error.AccessDenied");
@@ -290,7 +280,7 @@ fn advisories_come_with_the_cached_update() {
         ..Default::default()
     });
     let client = Client::new(harness.bus_address());
-    transact(&client, "AutomaticUpdateTrigger", "({'mode': <'check'>},)");
+    transact(&client, "AutomaticUpdateTrigger", CHECK);
     let advisories = dict(&client.os("CachedUpdate"))
         .lookup_value("advisories", None)
         .expect("advisories in the cached update");
@@ -415,4 +405,116 @@ fn a_restarted_daemon_reads_the_same_state() {
     harness.restart_daemon();
     assert_eq!(client.sysroot("Deployments"), deployments);
     assert_eq!(client.os("CachedUpdate"), cached);
+}
+
+#[test]
+fn a_slow_download_reports_its_progress() {
+    let harness = Harness::start(Options {
+        fresh: true,
+        http: true,
+        http_delay: 0.02,
+        ..Default::default()
+    });
+    let client = Client::new(harness.bus_address());
+    let events = transact(&client, "Upgrade", "(@a{sv} {},)");
+    assert_eq!(finished(&events), Some((true, String::new())));
+    let progress: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.member == "DownloadProgress")
+        .collect();
+    assert!(!progress.is_empty(), "{:?}", shapes(&events));
+    for p in &progress {
+        assert_eq!(p.args.type_().as_str(), "((tt)(uu)(uuu)(uuut)(uu)(tt))");
+        let content = p.args.child_value(4);
+        let (fetched, requested) = (
+            content.child_value(0).get::<u32>().unwrap(),
+            content.child_value(1).get::<u32>().unwrap(),
+        );
+        assert!(fetched <= requested, "{}", p.args.print(true));
+    }
+    // Progress comes before the pull's summary, which ends it.
+    let summary = events.iter().position(|e| e.member == "Message").unwrap();
+    assert!(
+        events
+            .iter()
+            .rposition(|e| e.member == "DownloadProgress")
+            .unwrap()
+            < summary
+    );
+    assert_eq!(events[summary + 1].member, "ProgressEnd");
+}
+
+#[test]
+fn serves_a_fedora_scale_sysroot() {
+    let harness = Harness::start(Options {
+        scale: Some(keel_devtools::scale::Scale {
+            deployments: 3,
+            packages: 300,
+            waiting_update: true,
+        }),
+        ..Default::default()
+    });
+    let client = Client::new(harness.bus_address());
+    assert_eq!(client.os_path(), "/org/projectatomic/rpmostree1/fedora");
+    assert_eq!(client.sysroot("Deployments").n_children(), 3);
+    let booted = dict(&client.os("BootedDeployment"));
+    assert!(booted.lookup_value("pending-base-checksum", None).is_some());
+    let events = transact(&client, "AutomaticUpdateTrigger", CHECK);
+    assert_eq!(finished(&events), Some((true, String::new())));
+    let update = dict(&client.os("CachedUpdate"));
+    let diff = update.lookup_value("rpm-diff", None).unwrap();
+    assert_eq!(
+        shape(&diff),
+        "{added: a(usss), downgraded: a(us(ss)(ss)), removed: a(usss), upgraded: a(us(ss)(ss))}"
+    );
+}
+
+#[test]
+fn a_caller_gone_before_start_frees_the_slot() {
+    let harness = Harness::start(Options::default());
+    let watcher = Client::new(harness.bus_address());
+    {
+        let caller = Client::new(harness.bus_address());
+        caller
+            .call(&caller.os_path(), OS_IFACE, "Upgrade", Some("(@a{sv} {},)"))
+            .unwrap();
+        assert_ne!(watcher.sysroot("ActiveTransactionPath").str(), Some(""));
+        caller
+            .bus
+            .close_sync(ostree::gio::Cancellable::NONE)
+            .unwrap();
+    }
+    watcher.pump_until(
+        std::time::Duration::from_secs(5),
+        "the slot to be freed",
+        |e| e.iter().any(is_slot_freed),
+    );
+    // Nothing ran, and the next caller is not Busy.
+    assert_eq!(watcher.sysroot("Deployments").n_children(), 2);
+    let events = transact(&watcher, "Upgrade", "(@a{sv} {},)");
+    assert_eq!(finished(&events), Some((true, String::new())));
+}
+
+#[test]
+fn a_container_image_origin_is_shown_as_rpm_ostree_shows_it() {
+    let harness = Harness::start(Options::default());
+    let client = Client::new(harness.bus_address());
+    let reference = "ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable";
+    harness.set_container_origin(1, reference);
+    // An outside change to an origin: noticed like a pin.
+    client.pump_until(std::time::Duration::from_secs(2), "the new origin", |e| {
+        e.iter()
+            .any(|e| e.shape() == "PC Sysroot [\"Deployments\"]")
+    });
+    let rollback = dict(&client.sysroot("Deployments").child_value(1));
+    assert_eq!(
+        rollback
+            .lookup::<String>("container-image-reference")
+            .unwrap()
+            .as_deref(),
+        Some(reference)
+    );
+    for absent in ["origin", "gpg-enabled", "pending-base-checksum"] {
+        assert!(rollback.lookup_value(absent, None).is_none(), "{absent}");
+    }
 }

@@ -152,7 +152,7 @@ fn every_interface_is_the_real_one() {
             &client.os_path(),
             OS_IFACE,
             "AutomaticUpdateTrigger",
-            Some("({'mode': <'check'>},)"),
+            Some(CHECK),
         )
         .unwrap();
     let peer = client.connect_peer(reply.child_value(1).str().unwrap());

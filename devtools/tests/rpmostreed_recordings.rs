@@ -142,13 +142,12 @@ fn follows_the_recorded_session() {
         ..Default::default()
     });
     let client = Client::new(harness.bus_address());
-    let check = "({'mode': <'check'>},)";
     assert_state(&client, "state-01-fresh.txt");
 
-    let events = run_method(&client, "AutomaticUpdateTrigger", check, 1);
+    let events = run_method(&client, "AutomaticUpdateTrigger", CHECK, 1);
     assert_signals(&events, "txn-check-first-fetch.jsonl");
     assert_state(&client, "state-02-after-check.txt");
-    let events = run_method(&client, "AutomaticUpdateTrigger", check, 1);
+    let events = run_method(&client, "AutomaticUpdateTrigger", CHECK, 1);
     assert_signals(&events, "txn-check.jsonl");
 
     harness.remote_down();
@@ -236,7 +235,7 @@ fn busy_probes(client: &Client) {
     });
     probe("Rollback", "(@a{sv} {},)");
     probe("Cleanup", "(['rollback-deploy'],)");
-    probe("AutomaticUpdateTrigger", "({'mode': <'check'>},)");
+    probe("AutomaticUpdateTrigger", CHECK);
     assert_eq!(
         errors,
         recorded::errors("txn-upgrade-with-busy-probes.jsonl")

@@ -6,17 +6,19 @@
 //! after the last peer leaves, the signal order, `@a{sv} {}` for absent values.
 //!
 //! Behind it is Keel's own libostree driver on a real (temporary) sysroot, so state really changes:
-//! `state` computes the properties, `objects` serves the Sysroot and OS objects, `transaction`
-//! runs transactions and `ops` does their work.
+//! `state` computes the properties, `objects` and `os` serve the Sysroot and OS objects,
+//! `transaction` runs transactions and `ops` does their work.
 //!
 //! What it does not reproduce: rpm, rpm-md repositories and scripts (layering composes Keel's own
 //! package source), polkit (a test hook refuses instead), real staging (libostree stages only on a
 //! booted system: the deployment an upgrade makes is marked staged until the next simulated boot),
-//! idle exit, container origins, and methods Keel never calls (they answer with an error).
+//! idle exit, updates of container-image origins, and methods Keel never calls (they answer with
+//! an error).
 
 mod gv;
 mod objects;
 mod ops;
+mod os;
 pub mod state;
 mod transaction;
 
@@ -187,6 +189,9 @@ impl Daemon {
         let Ok(new) = self.with_backend(|b| b.snapshot()) else {
             return;
         };
+        // The transaction's last peer signal went out on another socket: let clients read it
+        // before these (see `sync_bus`).
+        let settle = self.active().is_some();
         let old = std::mem::replace(&mut *self.snapshot(), new.clone());
         let mut os: Vec<(&str, Value<'static>)> = Vec::new();
         if old.booted != new.booted {
@@ -208,6 +213,9 @@ impl Daemon {
             }
         }
         let os_changed = !os.is_empty();
+        if settle && (os_changed || old.deployments != new.deployments) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if os_changed {
             self.properties_changed(&os_path(&new.osname), OS_INTERFACE, os);
         }
@@ -226,12 +234,14 @@ impl Daemon {
         }
     }
 
-    /// A round trip to the bus: the signals sent before it have left the bus when it returns, so
-    /// a client reads them before the transaction's next peer signal (the recorded order).
+    /// A round trip to the bus, then a moment: the signals sent before it have left the bus and
+    /// a client has read them before the transaction's next peer signal, which comes on another
+    /// socket (the recorded order; rpm-ostreed's own work puts ~30 ms between them).
     fn sync_bus(&self) {
         let _ = async_io::block_on(async {
             zbus::fdo::DBusProxy::new(&self.bus).await?.get_id().await
         });
+        std::thread::sleep(Duration::from_millis(10));
     }
 
     pub fn properties_changed(&self, path: &str, interface: &str, changed: Vec<(&str, Value<'_>)>) {
@@ -269,6 +279,7 @@ impl Daemon {
         let address = txn.address.clone();
         *slot = Some(txn.clone());
         drop(slot);
+        txn.watch_caller(self);
         // ActiveTransaction changes just after the method has returned.
         let daemon = self.clone();
         std::thread::spawn(move || {

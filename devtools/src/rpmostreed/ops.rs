@@ -152,16 +152,14 @@ fn pull(backend: &Backend, txn: &Arc<Txn>, commit_only: bool) -> Res<()> {
             options.insert_value("flags", &(flags.bits() as i32).to_variant());
             let result =
                 repo.pull_with_options(&remote, &options.end(), Some(&progress), Some(&cancel));
-            let stats = (
-                progress.uint("metadata-fetched"),
-                progress.uint("fetched"),
-                progress.uint64("bytes-transferred"),
-            );
+            // libostree ends a pull with its summary ("N metadata, M content objects fetched;
+            // …") as the progress status, which rpm-ostreed sends on as a Message.
+            let summary = progress.status().map(|s| s.to_string());
             progress.finish();
-            result.map(|()| stats)
+            result.map(|()| summary)
         })
         .map_err(|_| Fail::failed("Could not set up the pull"))?;
-    let (metadata, content, bytes) = pulled.map_err(|err| {
+    let summary = pulled.map_err(|err| {
         let message = err.message();
         if message.starts_with("While pulling") {
             Fail::failed(message)
@@ -169,17 +167,12 @@ fn pull(backend: &Backend, txn: &Arc<Txn>, commit_only: bool) -> Res<()> {
             Fail::failed(format!("While pulling {branch}: {message}"))
         }
     })?;
-    let transferred = if bytes < 1024 {
-        format!("{bytes} B")
-    } else {
-        format!("{} KiB", bytes / 1024)
-    };
-    let written = if content == 0 { 0 } else { bytes };
-    txn.message(&format!(
-        "{metadata} metadata, {content} content objects fetched; {transferred} transferred in {} seconds; {} content written",
-        started.elapsed().as_secs(),
-        glib::format_size(written)
-    ));
+    txn.message(&summary.unwrap_or_else(|| {
+        format!(
+            "0 metadata, 0 content objects fetched; 0 B transferred in {} seconds; 0 bytes content written",
+            started.elapsed().as_secs()
+        )
+    }));
     txn.progress_end();
     Ok(())
 }

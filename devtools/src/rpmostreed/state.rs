@@ -248,7 +248,18 @@ impl Backend {
         );
         commit_details(&dict, "", &commit);
 
-        if let Some(refspec) = origin.as_ref().and_then(origin_refspec) {
+        let image = origin
+            .as_ref()
+            .and_then(|o| o.string("origin", "container-image-reference").ok());
+        if let Some(image) = image {
+            // A container-image origin: no `origin` key, and the image's digest when the commit
+            // carries it.
+            dict.insert("container-image-reference", image.as_str());
+            let base_meta = glib::VariantDict::new(Some(&base_commit.child_value(0)));
+            if let Ok(Some(digest)) = base_meta.lookup::<String>("ostree.manifest-digest") {
+                dict.insert("container-image-reference-digest", digest.as_str());
+            }
+        } else if let Some(refspec) = origin.as_ref().and_then(origin_refspec) {
             dict.insert("origin", refspec.as_str());
             let remote = refspec.split_once(':').map(|(r, _)| r.to_owned());
             let gpg = remote

@@ -130,6 +130,43 @@ impl Txn {
         self.state().finished.is_some()
     }
 
+    /// Until `Start()`, rpm-ostreed watches the caller's bus name: when it vanishes the
+    /// transaction is dropped ("client disconnected before calling Start"), with no Finished.
+    pub fn watch_caller(self: &Arc<Self>, daemon: &Arc<Daemon>) {
+        let (txn, daemon) = (Arc::downgrade(self), Arc::downgrade(daemon));
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(20));
+                let (Some(txn), Some(daemon)) = (txn.upgrade(), daemon.upgrade()) else {
+                    return;
+                };
+                if txn.state().started || txn.state().released {
+                    return;
+                }
+                let bus = zbus::blocking::Connection::from(daemon.bus.clone());
+                let gone = zbus::blocking::fdo::DBusProxy::new(&bus)
+                    .and_then(|dbus| {
+                        let name = zbus::names::BusName::try_from(txn.sender.as_str())?;
+                        Ok(dbus.name_has_owner(name)?)
+                    })
+                    .is_ok_and(|has| !has);
+                if gone {
+                    eprintln!(
+                        "keel-rpmostreed-double: client disconnected before calling Start; cancelling transaction"
+                    );
+                    txn.state().released = true;
+                    let peers = std::mem::take(&mut txn.state().peers);
+                    for peer in peers {
+                        let _ = async_io::block_on(peer.close());
+                    }
+                    let _ = std::fs::remove_file(&txn.socket);
+                    daemon.release_transaction(&txn);
+                    return;
+                }
+            }
+        });
+    }
+
     /// Sends a Transaction signal to every peer, in order.
     pub fn emit(&self, member: &str, body: &(impl serde::Serialize + zbus::zvariant::DynamicType)) {
         let peers = self.state().peers.clone();
@@ -277,8 +314,10 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
         let Ok(stream) = stream else {
             continue;
         };
+        let registered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let iface = TransactionIface {
             txn: Arc::downgrade(&current),
+            registered: registered.clone(),
         };
         let built = async_io::block_on(async {
             zbus::connection::Builder::async_io_unix_stream(stream)
@@ -292,6 +331,7 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
             continue;
         };
         current.state().peers.push(peer.clone());
+        registered.store(true, std::sync::atomic::Ordering::SeqCst);
         let weak = Arc::downgrade(&current);
         std::thread::spawn(move || {
             async_io::block_on(peer.closed());
@@ -305,6 +345,8 @@ fn accept(listener: UnixListener, txn: Weak<Txn>) {
 /// `org.projectatomic.rpmostree1.Transaction` on one peer connection.
 struct TransactionIface {
     txn: Weak<Txn>,
+    /// Set once this peer is on the transaction's list (its signals reach it from then on).
+    registered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TransactionIface {
@@ -337,6 +379,13 @@ impl TransactionIface {
     #[zbus(out_args("started"))]
     async fn start(&self, #[zbus(connection)] conn: &zbus::Connection) -> zbus::fdo::Result<bool> {
         let txn = self.txn()?;
+        // A client may call Start as soon as it is connected: let it hear the Title change.
+        for _ in 0..1000 {
+            if self.registered.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            async_io::Timer::after(Duration::from_millis(1)).await;
+        }
         let started = txn.start();
         // A late peer of a finished transaction hears Finished again.
         let finished = txn.state().finished.clone();

@@ -16,6 +16,8 @@ pub const SYSROOT: &str = "/org/projectatomic/rpmostree1/Sysroot";
 pub const SYSROOT_IFACE: &str = "org.projectatomic.rpmostree1.Sysroot";
 pub const OS_IFACE: &str = "org.projectatomic.rpmostree1.OS";
 pub const TXN_IFACE: &str = "org.projectatomic.rpmostree1.Transaction";
+/// AutomaticUpdateTrigger's arguments for a check.
+pub const CHECK: &str = "({'mode': <'check'>},)";
 
 /// The recordings and the reference XML, copied into the repository.
 pub fn data(name: &str) -> PathBuf {
@@ -61,6 +63,29 @@ impl Event {
 }
 
 type Events = Arc<Mutex<Vec<Event>>>;
+
+/// A method call with its arguments as GVariant text; the reply's tuple.
+fn call_on(
+    conn: &gio::DBusConnection,
+    destination: Option<&str>,
+    path: &str,
+    interface: &str,
+    method: &str,
+    args: Option<&str>,
+) -> Result<glib::Variant, glib::Error> {
+    let args = args.map(|text| glib::Variant::parse(None, text).expect("GVariant text"));
+    conn.call_sync(
+        destination,
+        path,
+        interface,
+        method,
+        args.as_ref(),
+        None,
+        gio::DBusCallFlags::NONE,
+        30_000,
+        gio::Cancellable::NONE,
+    )
+}
 
 /// Records every signal a connection receives, as it arrives (GDBus's worker thread).
 fn record(conn: &gio::DBusConnection, events: &Events, peer: bool) {
@@ -147,18 +172,7 @@ impl Client {
         method: &str,
         args: Option<&str>,
     ) -> Result<glib::Variant, RemoteError> {
-        let args = args.map(|text| glib::Variant::parse(None, text).expect("GVariant text"));
-        let reply = self.bus.call_sync(
-            Some(NAME),
-            path,
-            interface,
-            method,
-            args.as_ref(),
-            None,
-            gio::DBusCallFlags::NONE,
-            30_000,
-            gio::Cancellable::NONE,
-        );
+        let reply = call_on(&self.bus, Some(NAME), path, interface, method, args);
         self.pump(Duration::ZERO);
         reply.map_err(|mut err| {
             let name = gio::DBusError::remote_error(&err)
@@ -259,19 +273,7 @@ impl Client {
         method: &str,
         args: Option<&str>,
     ) -> glib::Variant {
-        let args = args.map(|text| glib::Variant::parse(None, text).expect("GVariant text"));
-        let reply = peer
-            .call_sync(
-                None,
-                "/",
-                interface,
-                method,
-                args.as_ref(),
-                None,
-                gio::DBusCallFlags::NONE,
-                30_000,
-                gio::Cancellable::NONE,
-            )
+        let reply = call_on(peer, None, "/", interface, method, args)
             .unwrap_or_else(|e| panic!("{method} on the transaction: {e}"));
         self.pump(Duration::ZERO);
         reply
