@@ -91,7 +91,14 @@ pub fn run() -> Result<()> {
         harness
             .command(double_exe("keel-backend"))
             .env("XDG_STATE_HOME", state.path())
-            .args(["--system", "serve", "--idle-timeout", "0", "--address", &session])
+            .args([
+                "--system",
+                "serve",
+                "--idle-timeout",
+                "0",
+                "--address",
+                &session,
+            ])
             .spawn()
             .context("Starting keel-backend")?,
     );

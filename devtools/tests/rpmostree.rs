@@ -660,3 +660,15 @@ fn the_command_line_reads_rpm_ostreed() {
         assert!(text.contains(&checksum), "{text}");
     }
 }
+
+#[test]
+fn a_container_image_origin_shows_in_the_status() {
+    let keel = Keel::start(Options::default(), "host");
+    let reference = "ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable";
+    keel.harness.set_container_origin(0, reference);
+    let conn = keel.connect();
+    wait_for("Keel to see the new origin", || {
+        let list = deployments(&keel.status(&conn));
+        text(&list[0], "container-image") == reference && !list[0].contains_key("origin")
+    });
+}
