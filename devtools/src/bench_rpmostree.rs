@@ -4,7 +4,7 @@
 //! run: the difference is Keel's share. `rpm-ostree status` is reported to take 14–40 ms on real
 //! hosts; the target is a p50 of 5 ms or less end to end.
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use keel_backend::error::{Context, Error, Result};
@@ -75,17 +75,8 @@ pub fn run() -> Result<()> {
     });
     let system = harness.bus_address().to_owned();
     let state = tempfile::tempdir()?;
-    let (session_bus, session) = {
-        use std::io::{BufRead, BufReader};
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .context("Starting dbus-daemon")?;
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
-        (bus, address.trim().to_owned())
-    };
+    let (session_bus, session) =
+        keel_devtools::session::start_session_bus().context("Starting dbus-daemon")?;
     let mut children = Children(vec![session_bus]);
     children.0.push(
         harness

@@ -205,23 +205,34 @@ impl RpmOstreeDriver {
 /// Retries a first call for a few seconds while rpm-ostreed is away (restarting, or between its idle
 /// exit and its next start), so a driver opened just then still opens.
 fn while_restarting<T>(mut call: impl FnMut() -> zbus::Result<T>) -> Result<T> {
+    const AWAY: [&str; 3] = [
+        "org.freedesktop.DBus.Error.ServiceUnknown",
+        "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoReply",
+    ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match call() {
             Ok(value) => return Ok(value),
-            Err(zbus::Error::MethodError(name, ..))
+            Err(err)
                 if std::time::Instant::now() < deadline
-                    && [
-                        "org.freedesktop.DBus.Error.ServiceUnknown",
-                        "org.freedesktop.DBus.Error.NameHasNoOwner",
-                        "org.freedesktop.DBus.Error.NoReply",
-                    ]
-                    .contains(&name.as_str()) =>
+                    && error_name(&err).is_some_and(|n| AWAY.contains(&n.as_str())) =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             Err(err) => return Err(unreachable_daemon(err)),
         }
+    }
+}
+
+/// A D-Bus error's name, whether zbus reports it as a method's error or a standard one (property
+/// reads do).
+fn error_name(err: &zbus::Error) -> Option<String> {
+    use zbus::DBusError;
+    match err {
+        zbus::Error::MethodError(name, ..) => Some(name.to_string()),
+        zbus::Error::FDO(fdo) => Some(fdo.name().to_string()),
+        _ => None,
     }
 }
 
