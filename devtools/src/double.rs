@@ -431,7 +431,7 @@ fn release_template() {
 }
 
 /// A private dbus-daemon set up as a system bus that lets everyone own and call anything.
-fn start_bus(dir: &Path) -> (Child, String) {
+pub fn start_bus(dir: &Path) -> (Child, String) {
     let config = dir.join("system-bus.conf");
     let socket = dir.join("system_bus_socket");
     std::fs::write(
