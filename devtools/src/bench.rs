@@ -91,7 +91,7 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     print_dbus_table(&rows);
-    crate::bench_rpmostree::run(scratch)
+    crate::bench_rpmostree::run()
 }
 
 /// Percentiles of one kind of call.

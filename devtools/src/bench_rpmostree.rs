@@ -4,14 +4,12 @@
 //! run: the difference is Keel's share. `rpm-ostree status` is reported to take 14–40 ms on real
 //! hosts; the target is a p50 of 5 ms or less end to end.
 
-use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use keel_devtools::double::{double_exe, start_bus};
-
-use keel_devtools::scale::{self, Scale};
 use keel_backend::error::{Context, Error, Result};
+use keel_devtools::double::{Harness, Options, double_exe};
+use keel_devtools::scale::Scale;
 
 const RUNS: usize = 1000;
 
@@ -65,43 +63,25 @@ fn timed(mut call: impl FnMut() -> Result<()>) -> Result<(Duration, Duration)> {
     Ok((at(0.5), at(0.99)))
 }
 
-pub fn run(scratch: &Path) -> Result<()> {
+pub fn run() -> Result<()> {
     let scale = Scale::default();
     eprintln!(
         "bench: the rpm-ostreed double on {} deployments × {} packages …",
         scale.deployments, scale.packages
     );
-    let dir = scratch.join("rpm-ostree-scale");
-    let sysroot = scale::make(&dir, scale)?;
-    let (system_bus, system) = start_bus(&dir);
-    let mut children = Children(vec![system_bus]);
+    let harness = Harness::start(Options {
+        scale: Some(scale),
+        ..Default::default()
+    });
+    let system = harness.bus_address().to_owned();
+    let state = tempfile::tempdir()?;
+    let (session_bus, session) =
+        keel_devtools::session::start_session_bus().context("Starting dbus-daemon")?;
+    let mut children = Children(vec![session_bus]);
     children.0.push(
-        Command::new(double_exe("keel-rpmostreed-double"))
-            .arg("--sysroot")
-            .arg(&sysroot)
-            .args(["--bus", &system])
-            .arg("--transaction-socket")
-            .arg(dir.join("transaction.sock"))
-            .spawn()
-            .context("Starting the rpm-ostreed double")?,
-    );
-    wait_for_name(&system, "org.projectatomic.rpmostree1")?;
-    let (session_bus, session) = {
-        use std::io::{BufRead, BufReader};
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .context("Starting dbus-daemon")?;
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().expect("piped")).read_line(&mut address)?;
-        (bus, address.trim().to_owned())
-    };
-    children.0.push(session_bus);
-    children.0.push(
-        Command::new(double_exe("keel-backend"))
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &system)
-            .env("XDG_STATE_HOME", &dir)
+        harness
+            .command(double_exe("keel-backend"))
+            .env("XDG_STATE_HOME", state.path())
             .args([
                 "--system",
                 "serve",
@@ -148,8 +128,7 @@ pub fn run(scratch: &Path) -> Result<()> {
             .map_err(|e| Error::Failed(format!("D-Bus: {e}")))
     })?;
     drop(children);
-    keel_backend::demo::remove_tree(&sysroot)?;
-    std::fs::remove_dir_all(&dir)?;
+    drop(harness);
 
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     let size = format!("{} × {}", scale.deployments, scale.packages);

@@ -2,36 +2,15 @@
 //! private session bus, its system bus being the harness's, where the rpm-ostreed test double
 //! manages a real temporary sysroot. Each operation is checked against the sysroot itself.
 
+mod on_double;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_devtools::double::{Harness, Hooks, Options, double_exe};
-use zbus::blocking::{Connection, Proxy};
-use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
-
-const NAME: &str = "io.github.keelapp.Keel.Backend";
-const PATH: &str = "/io/github/keelapp/Keel/Backend";
-const IFACE: &str = "io.github.keelapp.Keel.Backend1";
-const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
-
-type Dict = HashMap<String, OwnedValue>;
-
-const FLATPAK_SPAWN: &str = "/usr/libexec/flatpak-xdg-utils/flatpak-spawn";
-const SESSION_HELPER: &str = "/usr/libexec/flatpak-session-helper";
-
-fn wait_for_name(address: &str, name: &str) {
-    let conn = zbus::blocking::connection::Builder::address(address)
-        .unwrap()
-        .build()
-        .unwrap();
-    let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
-    wait_for(name, || {
-        dbus.name_has_owner(name.try_into().unwrap())
-            .unwrap_or(false)
-    });
-}
+use on_double::*;
+use zbus::blocking::Proxy;
+use zbus::zvariant::{OwnedObjectPath, Value};
 
 /// Each test runs on both routes: `host::NAME` and `sandbox::NAME`.
 macro_rules! on_both_routes {
@@ -61,189 +40,6 @@ on_both_routes!(
     cancel_stops_an_update,
 );
 
-/// The harness, a private session bus, and Keel's backend between them.
-struct Keel {
-    backend: Child,
-    /// flatpak-session-helper, which runs `flatpak-spawn --host` commands (the sandbox route).
-    helper: Option<Child>,
-    bus: Child,
-    address: String,
-    _state: tempfile::TempDir,
-    harness: Harness,
-}
-
-impl Keel {
-    fn start(options: Options, route: &str) -> Self {
-        Self::start_with(options, route, &[])
-    }
-
-    /// With more environment for the backend (and so for the commands it runs).
-    fn start_with(options: Options, route: &str, env: &[(&str, &str)]) -> Self {
-        let harness = Harness::start(options);
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon runs");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_owned();
-        let state = tempfile::tempdir().unwrap();
-        // The Flatpak's /usr/bin/flatpak-spawn, found on the backend's PATH.
-        let bin = state.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(FLATPAK_SPAWN, bin.join("flatpak-spawn")).unwrap();
-        // Outside a sandbox, flatpak-spawn --host asks flatpak-session-helper on the session bus;
-        // what it runs gets the helper's environment (the harness's system bus and PATH).
-        let helper = (route == "sandbox").then(|| {
-            let helper = harness
-                .command(SESSION_HELPER)
-                .env("DBUS_SESSION_BUS_ADDRESS", &address)
-                .envs(env.iter().copied())
-                .spawn()
-                .expect("flatpak-session-helper runs");
-            wait_for_name(&address, "org.freedesktop.Flatpak");
-            helper
-        });
-        let backend = harness
-            .command(double_exe("keel-backend"))
-            .env("PATH", format!("{}:{}", bin.display(), harness.path_env()))
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("KEEL_RPMOSTREE_ROUTE", route)
-            .env("XDG_STATE_HOME", state.path())
-            .envs(env.iter().copied())
-            .args(["--system", "serve", "--idle-timeout", "0", "--address"])
-            .arg(&address)
-            .spawn()
-            .expect("keel-backend runs");
-        wait_for_name(&address, NAME);
-        Self {
-            backend,
-            helper,
-            bus,
-            address,
-            _state: state,
-            harness,
-        }
-    }
-
-    fn connect(&self) -> Connection {
-        zbus::blocking::connection::Builder::address(self.address.as_str())
-            .unwrap()
-            .build()
-            .unwrap()
-    }
-
-    fn status(&self, conn: &Connection) -> Dict {
-        proxy(conn).call("GetStatus", &()).unwrap()
-    }
-
-    /// Starts a transaction and waits for its end: (success, error name, message, progress seen).
-    fn run<B>(&self, conn: &Connection, method: &str, body: &B) -> Outcome
-    where
-        B: serde::Serialize + zbus::zvariant::DynamicType,
-    {
-        let path: OwnedObjectPath = proxy(conn).call(method, body).unwrap();
-        follow(conn, &path)
-    }
-}
-
-impl Drop for Keel {
-    fn drop(&mut self) {
-        for child in [Some(&mut self.backend), self.helper.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
-    }
-}
-
-#[derive(Debug)]
-struct Outcome {
-    success: bool,
-    error: String,
-    message: String,
-    fractions: Vec<f64>,
-}
-
-fn proxy(conn: &Connection) -> Proxy<'_> {
-    Proxy::new(conn, NAME, PATH, IFACE).unwrap()
-}
-
-fn follow(conn: &Connection, path: &OwnedObjectPath) -> Outcome {
-    let tx = zbus::blocking::proxy::Builder::<Proxy>::new(conn)
-        .destination(NAME)
-        .unwrap()
-        .path(path.to_string())
-        .unwrap()
-        .interface(TX_IFACE)
-        .unwrap()
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .unwrap();
-    let mut fractions = Vec::new();
-    wait_for("the transaction to finish", || {
-        if let Ok(f) = tx.get_property::<f64>("Fraction")
-            && fractions.last() != Some(&f)
-        {
-            fractions.push(f);
-        }
-        tx.get_property::<String>("State").unwrap() != "running"
-    });
-    let state: String = tx.get_property("State").unwrap();
-    Outcome {
-        success: state == "succeeded",
-        error: tx.get_property("ErrorName").unwrap(),
-        message: if state == "succeeded" {
-            tx.get_property("Message").unwrap()
-        } else {
-            tx.get_property("ErrorMessage").unwrap()
-        },
-        fractions,
-    }
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn deployments(status: &Dict) -> Vec<Dict> {
-    Vec::<Dict>::try_from(status["deployments"].try_clone().unwrap()).unwrap()
-}
-
-fn text(dict: &Dict, key: &str) -> String {
-    dict.get(key)
-        .and_then(|v| <&str>::try_from(v).ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn flag(dict: &Dict, key: &str) -> bool {
-    dict.get(key)
-        .is_some_and(|v| bool::try_from(v).unwrap_or(false))
-}
-
-fn none() -> HashMap<&'static str, Value<'static>> {
-    HashMap::new()
-}
-
-/// Checksums in boot order, as libostree sees the sysroot.
-fn on_disk(harness: &Harness) -> Vec<String> {
-    let status = keel_backend::driver::SystemDriver::status(&harness.driver()).unwrap();
-    status.deployments.into_iter().map(|d| d.checksum).collect()
-}
-
 fn status_comes_from_rpm_ostreed(route: &str) {
     let keel = Keel::start(Options::default(), route);
     let conn = keel.connect();
@@ -265,7 +61,17 @@ fn status_comes_from_rpm_ostreed(route: &str) {
 }
 
 fn check_then_update_with_progress(route: &str) {
-    let keel = Keel::start(Options::default(), route);
+    // Steps slow enough for progress between them to reach the client.
+    let keel = Keel::start(
+        Options {
+            hooks: Hooks {
+                step_delay: Duration::from_millis(120),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        route,
+    );
     let conn = keel.connect();
     let version = keel.harness.publish();
     let check = keel.run(&conn, "Check", &());
@@ -276,12 +82,13 @@ fn check_then_update_with_progress(route: &str) {
 
     let update = keel.run(&conn, "Update", &(none(),));
     assert!(update.success, "{update:?}");
+    let fractions = &update.fractions;
     assert!(
-        update.fractions.len() >= 2,
-        "progress was reported: {:?}",
-        update.fractions
+        fractions.iter().any(|f| *f > 0.0 && *f < 1.0),
+        "progress between start and end: {fractions:?}"
     );
-    assert!(update.fractions.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
     let list = deployments(&keel.status(&conn));
     assert_eq!(text(&list[0], "version"), version);
     assert!(flag(&list[0], "staged"));
@@ -628,4 +435,16 @@ fn the_command_line_reads_rpm_ostreed() {
     for checksum in on_disk(&harness) {
         assert!(text.contains(&checksum), "{text}");
     }
+}
+
+#[test]
+fn a_container_image_origin_shows_in_the_status() {
+    let keel = Keel::start(Options::default(), "host");
+    let reference = "ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable";
+    keel.harness.set_container_origin(0, reference);
+    let conn = keel.connect();
+    wait_for("Keel to see the new origin", || {
+        let list = deployments(&keel.status(&conn));
+        text(&list[0], "container-image") == reference && !list[0].contains_key("origin")
+    });
 }

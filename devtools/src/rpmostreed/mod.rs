@@ -39,6 +39,10 @@ pub const BUS_NAME: &str = "org.projectatomic.rpmostree1";
 pub const BASE_PATH: &str = "/org/projectatomic/rpmostree1";
 /// Where rpm-ostreed listens for transaction peers.
 pub const DEFAULT_TRANSACTION_SOCKET: &str = "/run/rpm-ostree-transaction.sock";
+/// The pause between a transaction's signals on the peer socket and property changes on the bus
+/// (rpm-ostreed's own work puts ~30 ms between them): clients then read them in the order sent,
+/// even on a loaded machine.
+const SETTLE: Duration = Duration::from_millis(25);
 
 /// Test hooks: ways to make the double behave as the real daemon does in situations a test cannot
 /// otherwise create.
@@ -214,7 +218,7 @@ impl Daemon {
         }
         let os_changed = !os.is_empty();
         if settle && (os_changed || old.deployments != new.deployments) {
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(SETTLE);
         }
         if os_changed {
             self.properties_changed(&os_path(&new.osname), OS_INTERFACE, os);
@@ -235,13 +239,12 @@ impl Daemon {
     }
 
     /// A round trip to the bus, then a moment: the signals sent before it have left the bus and
-    /// a client has read them before the transaction's next peer signal, which comes on another
-    /// socket (the recorded order; rpm-ostreed's own work puts ~30 ms between them).
+    /// a client has read them before the transaction's next peer signal, on another socket.
     fn sync_bus(&self) {
         let _ = async_io::block_on(async {
             zbus::fdo::DBusProxy::new(&self.bus).await?.get_id().await
         });
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(SETTLE);
     }
 
     pub fn properties_changed(&self, path: &str, interface: &str, changed: Vec<(&str, Value<'_>)>) {

@@ -302,18 +302,31 @@ impl Txn {
     }
 }
 
-/// Accepts peers until the transaction is gone.
+/// Accepts peers until the transaction is gone (the listener is polled, so that this thread
+/// ends with its transaction instead of waiting on a socket nobody can reach any more).
 fn accept(listener: UnixListener, txn: Weak<Txn>) {
-    for stream in listener.incoming() {
+    if listener.set_nonblocking(true).is_err() {
+        return;
+    }
+    loop {
         let Some(current) = txn.upgrade() else {
             return;
         };
         if current.state().released {
             return;
         }
-        let Ok(stream) = stream else {
-            continue;
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                drop(current);
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            Err(_) => continue,
         };
+        if stream.set_nonblocking(false).is_err() {
+            continue;
+        }
         let registered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let iface = TransactionIface {
             txn: Arc::downgrade(&current),

@@ -55,8 +55,14 @@ impl Route {
     }
 }
 
-/// Whether rpm-ostreed runs on the system bus, or would start when called.
+/// Whether rpm-ostreed runs on the system bus, or would start when called. Asked once per process:
+/// the threads that open a driver each must not pick different ones while rpm-ostreed restarts.
 pub fn available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(ask_bus)
+}
+
+fn ask_bus() -> bool {
     let Ok(conn) = Connection::system() else {
         return false;
     };
@@ -94,10 +100,10 @@ impl RpmOstreeDriver {
             .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .map_err(unreachable_daemon)?;
-        let path = PathBuf::from(sysroot.path().map_err(unreachable_daemon)?);
-        let mut booted = sysroot.booted().map_err(unreachable_daemon)?;
+        let path = PathBuf::from(while_restarting(|| sysroot.path())?);
+        let mut booted = while_restarting(|| sysroot.booted())?;
         if booted.as_str() == "/" {
-            booted = sysroot.get_os("").map_err(unreachable_daemon)?;
+            booted = while_restarting(|| sysroot.get_os(""))?;
         }
         let os = OSProxy::builder(&conn)
             .path(booted)
@@ -193,6 +199,40 @@ impl RpmOstreeDriver {
             tracing::warn!("rpm-ostreed could not reload: {err}");
         }
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Retries a first call for a few seconds while rpm-ostreed is away (restarting, or between its idle
+/// exit and its next start), so a driver opened just then still opens.
+fn while_restarting<T>(mut call: impl FnMut() -> zbus::Result<T>) -> Result<T> {
+    const AWAY: [&str; 3] = [
+        "org.freedesktop.DBus.Error.ServiceUnknown",
+        "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoReply",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match call() {
+            Ok(value) => return Ok(value),
+            Err(err)
+                if std::time::Instant::now() < deadline
+                    && error_name(&err).is_some_and(|n| AWAY.contains(&n.as_str())) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(err) => return Err(unreachable_daemon(err)),
+        }
+    }
+}
+
+/// A D-Bus error's name, whether zbus reports it as a method's error or a standard one (property
+/// reads do).
+fn error_name(err: &zbus::Error) -> Option<String> {
+    use zbus::DBusError;
+    match err {
+        zbus::Error::MethodError(name, ..) => Some(name.to_string()),
+        zbus::Error::FDO(fdo) => Some(fdo.name().to_string()),
+        _ => None,
     }
 }
 
