@@ -75,16 +75,42 @@ pub struct Target {
     pub demo: bool,
 }
 
-/// Opens the driver for `target`: on the running system (`/`) rpm-ostreed's client when
-/// rpm-ostreed is on the system bus, else Keel's own libostree driver.
-pub fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
-    if !target.demo && target.path == std::path::Path::new("/") && rpmostree::available() {
-        return Ok(Box::new(rpmostree::RpmOstreeDriver::open()?));
+/// Which driver serves a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Keel's own, with libostree.
+    Ostree,
+    /// rpm-ostreed's client.
+    RpmOstree,
+}
+
+impl Kind {
+    /// On the running system (`/`) rpm-ostreed's client when rpm-ostreed is on the system bus,
+    /// else Keel's own libostree driver. A service decides this once: rpm-ostreed restarting must
+    /// not turn it into the other driver for a moment.
+    pub fn of(target: &Target) -> Kind {
+        if !target.demo && target.path == std::path::Path::new("/") && rpmostree::available() {
+            Kind::RpmOstree
+        } else {
+            Kind::Ostree
+        }
     }
-    Ok(Box::new(self::ostree::OstreeDriver::open(
-        &target.path,
-        target.demo,
-    )?))
+}
+
+/// Opens the driver for `target` (see [`Kind::of`]).
+pub fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
+    open_as(target, Kind::of(target))
+}
+
+/// Opens the driver of a kind decided before.
+pub fn open_as(target: &Target, kind: Kind) -> Result<Box<dyn SystemDriver>> {
+    match kind {
+        Kind::RpmOstree => Ok(Box::new(rpmostree::RpmOstreeDriver::open()?)),
+        Kind::Ostree => Ok(Box::new(self::ostree::OstreeDriver::open(
+            &target.path,
+            target.demo,
+        )?)),
+    }
 }
 
 /// What `update` did.

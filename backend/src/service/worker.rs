@@ -129,22 +129,24 @@ pub struct Workers {
 impl Workers {
     /// Starts the threads; `changed` hears of every change to the sysroot by anyone.
     pub fn start(target: Target, changed: async_channel::Sender<()>) -> Result<Self> {
-        // Open once here so a bad sysroot fails the service's start, not its first call.
-        driver::open(&target)?;
+        // Decided once: the workers open this kind whatever happens to the bus later. And
+        // opened once here, so a bad sysroot fails the service's start, not its first call.
+        let kind = driver::Kind::of(&target);
+        driver::open_as(&target, kind)?;
         let (queries, query_rx) = mpsc::channel::<QueryJob>();
         let (slow_queries, slow_query_rx) = mpsc::channel::<QueryJob>();
         let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
         let reader_target = target.clone();
         std::thread::Builder::new()
             .name("keel-reader".to_owned())
-            .spawn(move || reader(reader_target, query_rx, Some(changed)))?;
+            .spawn(move || reader(reader_target, kind, query_rx, Some(changed)))?;
         let slow_target = target.clone();
         std::thread::Builder::new()
             .name("keel-slow-reader".to_owned())
-            .spawn(move || reader(slow_target, slow_query_rx, None))?;
+            .spawn(move || reader(slow_target, kind, slow_query_rx, None))?;
         std::thread::Builder::new()
             .name("keel-writer".to_owned())
-            .spawn(move || writer(target, mutation_rx))?;
+            .spawn(move || writer(target, kind, mutation_rx))?;
         Ok(Self {
             queries,
             slow_queries,
@@ -184,46 +186,35 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 /// with the repository's own lock, as it does a pull by another program.
 fn reader(
     target: Target,
+    kind: driver::Kind,
     jobs: mpsc::Receiver<QueryJob>,
     changed: Option<async_channel::Sender<()>>,
 ) {
-    let system = match driver::open(&target) {
-        Ok(system) => system,
-        Err(err) => {
-            tracing::error!("reader cannot open the sysroot: {err}");
-            return;
-        }
-    };
+    let mut system = Driver::open(target, kind, "reader");
     let interval = if changed.is_some() {
         WATCH_INTERVAL
     } else {
         Duration::MAX
     };
+    let announce = |system: &dyn SystemDriver, reopened: bool| {
+        // A change by another program noticed here is announced too, as the watch would; so is
+        // whatever changed while the driver could not be opened.
+        if let (Some(changed), Ok(true)) = (&changed, system.reload().map(|c| c || reopened)) {
+            let _ = changed.send_blocking(());
+        }
+    };
     loop {
         match jobs.recv_timeout(interval) {
             Ok(job) => {
-                // A change by another program noticed here is announced too, as the watch would.
-                if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
-                    let _ = changed.send_blocking(());
-                }
-                let answer = match job.query {
-                    Query::Status => system.status().map(|s| Answer::Status(Box::new(s))),
-                    Query::Diff(a, b) => system.diff(&a, &b).map(Answer::Diff),
-                    Query::ConfigDiff(d) => system.config_diff(&d).map(Answer::ConfigDiff),
-                    Query::History => system.history().map(Answer::History),
-                    Query::CleanupEstimate(what) => {
-                        system.cleanup_estimate(what).map(Answer::CleanupEstimate)
-                    }
-                    Query::Packages => system.available_packages().map(Answer::Packages),
-                    Query::DeploymentPackages(d) => {
-                        system.packages(&d).map(Answer::DeploymentPackages)
-                    }
-                };
+                let answer = system.wait().and_then(|(system, reopened)| {
+                    announce(system, reopened);
+                    answer(system, job.query)
+                });
                 let _ = job.reply.send_blocking(answer);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
-                    let _ = changed.send_blocking(());
+                if let Ok((system, reopened)) = system.get() {
+                    announce(system, reopened);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -231,30 +222,95 @@ fn reader(
     }
 }
 
-fn writer(target: Target, jobs: mpsc::Receiver<MutationJob>) {
+fn answer(system: &dyn SystemDriver, query: Query) -> Result<Answer> {
+    match query {
+        Query::Status => system.status().map(|s| Answer::Status(Box::new(s))),
+        Query::Diff(a, b) => system.diff(&a, &b).map(Answer::Diff),
+        Query::ConfigDiff(d) => system.config_diff(&d).map(Answer::ConfigDiff),
+        Query::History => system.history().map(Answer::History),
+        Query::CleanupEstimate(what) => system.cleanup_estimate(what).map(Answer::CleanupEstimate),
+        Query::Packages => system.available_packages().map(Answer::Packages),
+        Query::DeploymentPackages(d) => system.packages(&d).map(Answer::DeploymentPackages),
+    }
+}
+
+fn writer(target: Target, kind: driver::Kind, jobs: mpsc::Receiver<MutationJob>) {
     // Updates are background work: at a lower CPU priority (inherited by libostree's threads) the
     // desktop, and Keel's own window, stay smooth while one runs.
     if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
         tracing::debug!("could not lower the writer's priority: {err}");
     }
-    let system = match driver::open(&target) {
-        Ok(system) => system,
-        Err(err) => {
-            tracing::error!("writer cannot open the sysroot: {err}");
-            return;
-        }
-    };
+    let mut system = Driver::open(target, kind, "writer");
     for job in jobs {
+        let system = match system.wait() {
+            Ok((system, _)) => system,
+            Err(err) => {
+                let _ = job.events.send_blocking(Event::Done(Err(err)));
+                continue;
+            }
+        };
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
-        let result = perform(&*system, &job.request, &phases, &job.cancel);
+        let result = perform(system, &job.request, &phases, &job.cancel);
         // Operations without phases of their own (pin, remove…) still end at 1, in the reader's
         // language; one that reported its end keeps its last words.
         if result.is_ok() && !phases.finished() {
             phases.done("");
         }
         let _ = job.events.send_blocking(Event::Done(result));
+    }
+}
+
+/// How long a request waits for a driver that cannot be opened (rpm-ostreed restarting is off
+/// the bus for a moment) before it fails with the reason.
+const OPEN_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A worker's driver, opened again when it could not be: a worker never stops over a system
+/// service that is away for a moment, and a request meanwhile gets the reason.
+struct Driver {
+    target: Target,
+    kind: driver::Kind,
+    role: &'static str,
+    system: Option<Box<dyn SystemDriver>>,
+}
+
+impl Driver {
+    fn open(target: Target, kind: driver::Kind, role: &'static str) -> Self {
+        let mut driver = Self {
+            target,
+            kind,
+            role,
+            system: None,
+        };
+        let _ = driver.get();
+        driver
+    }
+
+    /// The driver, and whether it was opened just now after it could not be.
+    fn get(&mut self) -> Result<(&dyn SystemDriver, bool)> {
+        let mut reopened = false;
+        if self.system.is_none() {
+            let system = driver::open_as(&self.target, self.kind).inspect_err(|err| {
+                tracing::warn!("the {} cannot open the system: {err}", self.role);
+            })?;
+            self.system = Some(system);
+            reopened = true;
+        }
+        Ok((self.system.as_deref().expect("opened above"), reopened))
+    }
+
+    /// As [`Driver::get`], trying again for a while.
+    fn wait(&mut self) -> Result<(&dyn SystemDriver, bool)> {
+        let deadline = std::time::Instant::now() + OPEN_PATIENCE;
+        while self.system.is_none() {
+            match self.get() {
+                Ok(_) => break,
+                Err(err) if std::time::Instant::now() >= deadline => return Err(err),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        self.get()
     }
 }
 
