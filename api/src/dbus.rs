@@ -462,3 +462,89 @@ mod tests {
         assert_eq!(trip::<_, CleanupEstimateRecord>(&estimate), estimate);
     }
 }
+
+// TEMPORARY STUB (apps-ui): the Apps1 proxy from the contract, until apps-front lands it.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct AppRecord {
+    pub key: String,
+    #[zvariant(rename = "ref")]
+    pub reference: String,
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub version: String,
+    pub branch: String,
+    pub arch: String,
+    pub origin: String,
+    pub installation: String,
+    pub installed_size: u64,
+    pub commit: String,
+    pub runtime: String,
+    pub end_of_life: String,
+    pub end_of_life_rebase: String,
+    pub icon: String,
+    pub update_commit: String,
+    pub unused: bool,
+    pub broken: String,
+}
+
+impl From<AppRecord> for crate::apps::App {
+    fn from(r: AppRecord) -> Self {
+        Self {
+            key: r.key,
+            reference: r.reference,
+            kind: if r.kind == "runtime" {
+                crate::apps::AppKind::Runtime
+            } else {
+                crate::apps::AppKind::App
+            },
+            id: r.id,
+            name: r.name,
+            summary: r.summary,
+            version: r.version,
+            branch: r.branch,
+            arch: r.arch,
+            origin: r.origin,
+            installation: r.installation,
+            installed_size: r.installed_size,
+            commit: r.commit,
+            runtime: r.runtime,
+            end_of_life: r.end_of_life,
+            end_of_life_rebase: r.end_of_life_rebase,
+            icon: r.icon,
+            update_commit: r.update_commit,
+            unused: r.unused,
+            broken: r.broken,
+        }
+    }
+}
+
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Apps1",
+    default_service = "io.github.keelapp.Keel.Backend",
+    default_path = "/io/github/keelapp/Keel/Backend"
+)]
+pub trait Apps1 {
+    fn list_apps(&self) -> zbus::Result<Vec<AppRecord>>;
+    fn check_apps(&self) -> zbus::Result<OwnedObjectPath>;
+    fn update_apps(&self, keys: &[&str]) -> zbus::Result<OwnedObjectPath>;
+    fn uninstall_apps(
+        &self,
+        keys: &[&str],
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<OwnedObjectPath>;
+    fn remove_unused_apps(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(signal)]
+    fn apps_changed(&self) -> zbus::Result<()>;
+}
+
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Backend1",
+    default_service = "io.github.keelapp.Keel.Backend",
+    default_path = "/io/github/keelapp/Keel/Backend"
+)]
+pub trait UpdateAllStub {
+    fn update_all(&self) -> zbus::Result<OwnedObjectPath>;
+}
