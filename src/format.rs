@@ -11,6 +11,9 @@ use keel_api::packages::PackageDiff;
 
 use crate::client::Operation;
 
+mod apps;
+pub use apps::*;
+
 /// A size as people read it, in the locale's units ("12.3 MB").
 pub fn size(bytes: u64) -> String {
     glib::format_size(bytes).to_string()
@@ -314,6 +317,11 @@ pub fn operation_name(op: OperationKind) -> String {
         OperationKind::ResetPackages => gettext("Reset Packages"),
         OperationKind::Cleanup => gettext("Clean Up"),
         OperationKind::Reboot => gettext("Restart"),
+        OperationKind::AppsCheck => gettext("Check for App Updates"),
+        OperationKind::AppsUpdate => gettext("Update Apps"),
+        OperationKind::AppsUninstall => gettext("Uninstall Apps"),
+        OperationKind::AppsRemoveUnused => gettext("Remove Unused Runtimes"),
+        OperationKind::UpdateAll => gettext("Update All"),
     }
 }
 
@@ -358,6 +366,11 @@ pub fn success_message(op: &Operation, can_reboot: bool) -> String {
         Operation::Cleanup { .. } => gettext("Cleaned up"),
         Operation::Reboot if can_reboot => gettext("Restarting…"),
         Operation::Reboot => gettext("Restarted (simulated)"),
+        Operation::UpdateAll => gettext("The system and the apps are updated"),
+        Operation::AppsCheck => gettext("Checked for app updates"),
+        Operation::AppsUpdate(_) => gettext("Apps updated"),
+        Operation::AppsUninstall { .. } => gettext("Uninstalled"),
+        Operation::AppsRemoveUnused => gettext("Unused runtimes removed"),
     }
 }
 

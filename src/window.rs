@@ -46,6 +46,8 @@ mod imp {
         pub demo_banner: TemplateChild<adw::Banner>,
         #[template_child]
         pub restart_banner: TemplateChild<adw::Banner>,
+        #[template_child]
+        pub apps_stack_page: TemplateChild<adw::ViewStackPage>,
         pub target: OnceCell<Target>,
         pub inhibit_cookie: RefCell<Option<u32>>,
         pub settings: OnceCell<gio::Settings>,
@@ -146,6 +148,11 @@ impl KeelWindow {
     /// Banners, toasts, errors and the session inhibitor follow the system object.
     fn follow_system(&self) {
         let system = self.system();
+        // The Apps tab counts the updates waiting.
+        system
+            .bind_property("app-updates", &*self.imp().apps_stack_page, "badge-number")
+            .sync_create()
+            .build();
         system.connect_status_changed(glib::clone!(
             #[weak(rename_to = win)]
             self,
