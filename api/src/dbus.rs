@@ -237,7 +237,6 @@ pub trait Backend1 {
     fn reset_packages(&self) -> zbus::Result<OwnedObjectPath>;
     fn cleanup(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
     fn reboot(&self) -> zbus::Result<OwnedObjectPath>;
-    fn update_all(&self) -> zbus::Result<OwnedObjectPath>;
     fn register_client(&self) -> zbus::Result<()>;
     fn unregister_client(&self) -> zbus::Result<()>;
     #[zbus(property)]
@@ -539,4 +538,13 @@ pub trait Apps1 {
     fn remove_unused_apps(&self) -> zbus::Result<OwnedObjectPath>;
     #[zbus(signal)]
     fn apps_changed(&self) -> zbus::Result<()>;
+}
+
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Backend1",
+    default_service = "io.github.keelapp.Keel.Backend",
+    default_path = "/io/github/keelapp/Keel/Backend"
+)]
+pub trait UpdateAllStub {
+    fn update_all(&self) -> zbus::Result<OwnedObjectPath>;
 }
