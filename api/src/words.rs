@@ -119,11 +119,6 @@ wire_enum! {
         ResetPackages => "reset-packages",
         Cleanup => "cleanup",
         Reboot => "reboot",
-        AppsCheck => "apps-check",
-        AppsUpdate => "apps-update",
-        AppsUninstall => "apps-uninstall",
-        AppsRemoveUnused => "apps-remove-unused",
-        UpdateAll => "update-all",
     }
 }
 
@@ -153,11 +148,6 @@ impl Operation {
             Operation::Cleanup => gettext("A cleanup"),
             // Translators: the subject of "… is running; …"; a restart of the computer.
             Operation::Reboot => gettext("A restart"),
-            Operation::AppsCheck
-            | Operation::AppsUpdate
-            | Operation::AppsUninstall
-            | Operation::AppsRemoveUnused
-            | Operation::UpdateAll => gettext("A restart"),
         }
     }
 }
