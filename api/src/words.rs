@@ -119,6 +119,16 @@ wire_enum! {
         ResetPackages => "reset-packages",
         Cleanup => "cleanup",
         Reboot => "reboot",
+        /// Ask the Flatpak remotes which installed apps and runtimes have updates.
+        AppsCheck => "apps-check",
+        /// Update some or all installed Flatpak apps and runtimes.
+        AppsUpdate => "apps-update",
+        /// Uninstall Flatpak apps or runtimes.
+        AppsUninstall => "apps-uninstall",
+        /// Uninstall runtimes no installed app uses.
+        AppsRemoveUnused => "apps-remove-unused",
+        /// Update the system, then every app: one transaction.
+        UpdateAll => "update-all",
     }
 }
 
@@ -148,7 +158,30 @@ impl Operation {
             Operation::Cleanup => gettext("A cleanup"),
             // Translators: the subject of "… is running; …"; a restart of the computer.
             Operation::Reboot => gettext("A restart"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsCheck => gettext("A check for app updates"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsUpdate => gettext("An update of apps"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsUninstall => gettext("An uninstallation of apps"),
+            // Translators: the subject of "… is running; …"; runtimes no app uses.
+            Operation::AppsRemoveUnused => gettext("A removal of unused runtimes"),
+            // Translators: the subject of "… is running; …"; the system and its apps.
+            Operation::UpdateAll => gettext("An update of the system and its apps"),
         }
+    }
+
+    /// Whether the operation changes or reads the Flatpak installations (then `AppsChanged`
+    /// follows it).
+    pub fn concerns_apps(self) -> bool {
+        matches!(
+            self,
+            Operation::AppsCheck
+                | Operation::AppsUpdate
+                | Operation::AppsUninstall
+                | Operation::AppsRemoveUnused
+                | Operation::UpdateAll
+        )
     }
 }
 
@@ -254,7 +287,12 @@ mod tests {
                 "uninstall",
                 "reset-packages",
                 "cleanup",
-                "reboot"
+                "reboot",
+                "apps-check",
+                "apps-update",
+                "apps-uninstall",
+                "apps-remove-unused",
+                "update-all"
             ]
         );
         assert_eq!(

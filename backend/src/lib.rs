@@ -8,6 +8,7 @@ pub mod driver;
 pub mod error;
 pub mod format;
 pub mod history;
+pub mod jobs;
 pub mod progress;
 pub mod service;
 
