@@ -29,12 +29,12 @@ macro_rules! wire_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownWord;
+            type Err = $crate::words::UnknownWord;
 
-            fn from_str(text: &str) -> Result<Self, UnknownWord> {
+            fn from_str(text: &str) -> Result<Self, $crate::words::UnknownWord> {
                 match text {
                     $($wire => Ok($name::$variant),)+
-                    _ => Err(UnknownWord { list: stringify!($name), word: text.to_owned() }),
+                    _ => Err($crate::words::UnknownWord { list: stringify!($name), word: text.to_owned() }),
                 }
             }
         }
@@ -75,17 +75,18 @@ macro_rules! wire_enum {
             fn try_from(value: zbus::zvariant::OwnedValue) -> Result<Self, Self::Error> {
                 let text = <&str>::try_from(&value)?;
                 text.parse()
-                    .map_err(|e: UnknownWord| zbus::zvariant::Error::Message(e.to_string()))
+                    .map_err(|e: $crate::words::UnknownWord| zbus::zvariant::Error::Message(e.to_string()))
             }
         }
     };
 }
+pub(crate) use wire_enum;
 
 /// A word that is not in one of the API's lists (from a newer backend, or a damaged journal).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownWord {
-    list: &'static str,
-    word: String,
+    pub(crate) list: &'static str,
+    pub(crate) word: String,
 }
 
 impl std::fmt::Display for UnknownWord {

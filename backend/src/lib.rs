@@ -2,6 +2,7 @@
 //!
 //! GTK-free on purpose: it links libostree, the UI links GTK, and the two meet over D-Bus.
 
+pub mod apps;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod driver;
