@@ -317,10 +317,15 @@ pub fn operation_name(op: OperationKind) -> String {
         OperationKind::ResetPackages => gettext("Reset Packages"),
         OperationKind::Cleanup => gettext("Clean Up"),
         OperationKind::Reboot => gettext("Restart"),
+        // Translators: a History entry; apps are Flatpak apps.
         OperationKind::AppsCheck => gettext("Check for App Updates"),
+        // Translators: a History entry; apps are Flatpak apps.
         OperationKind::AppsUpdate => gettext("Update Apps"),
+        // Translators: a History entry; apps are Flatpak apps.
         OperationKind::AppsUninstall => gettext("Uninstall Apps"),
+        // Translators: a History entry; runtimes no installed app uses.
         OperationKind::AppsRemoveUnused => gettext("Remove Unused Runtimes"),
+        // Translators: a History entry: the system and then every app were updated.
         OperationKind::UpdateAll => gettext("Update All"),
     }
 }

@@ -14,6 +14,7 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 const PATH: &str = "/io/github/keelapp/Keel/Backend";
 const IFACE: &str = "io.github.keelapp.Keel.Backend1";
 const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
+const APPS_IFACE: &str = "io.github.keelapp.Keel.Apps1";
 
 /// A private message bus and `keel-backend serve` on it.
 struct Service {
@@ -802,21 +803,26 @@ fn committed_introspection_matches_the_service() {
             .unwrap();
         proxy.introspect().unwrap()
     };
-    let committed = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../data/dbus/io.github.keelapp.Keel.Backend1.xml"),
-    )
-    .unwrap();
+    let committed = |file: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/dbus").join(file);
+        (file.to_owned(), std::fs::read_to_string(path).unwrap())
+    };
+    let backend_xml = committed("io.github.keelapp.Keel.Backend1.xml");
+    let apps_xml = committed("io.github.keelapp.Keel.Apps1.xml");
     let proxy = service.proxy(&conn);
     let rollback = string(&deployments(&status(&proxy))[1], "id");
     let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     wait_finished(&service.transaction(&conn, &path));
-    for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
+    for (xml, iface, (file, committed)) in [
+        (live(PATH), IFACE, &backend_xml),
+        (live(path.as_str()), TX_IFACE, &backend_xml),
+        (live(PATH), APPS_IFACE, &apps_xml),
+    ] {
         let block = interface_block(&xml, iface);
         assert_eq!(
-            squash(&interface_block(&committed, iface)),
+            squash(&interface_block(committed, iface)),
             squash(&block),
-            "data/dbus/io.github.keelapp.Keel.Backend1.xml is out of date for {iface}; the service says:\n{block}"
+            "data/dbus/{file} is out of date for {iface}; the service says:\n{block}"
         );
     }
 }

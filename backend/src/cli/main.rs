@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod apps;
 mod print;
 
 use clap::{Args, Parser, Subcommand};
@@ -29,6 +30,10 @@ use print::{
 struct Cli {
     #[command(flatten)]
     target: Target,
+    /// The Flatpak installations to show and change (default: the demo's for the demo, the
+    /// computer's own for --system, none for another sysroot).
+    #[arg(long, global = true, value_enum, value_name = "WHICH")]
+    flatpak_installations: Option<apps::Which>,
     #[command(subcommand)]
     command: Command,
 }
@@ -131,6 +136,13 @@ enum Command {
     },
     /// Restart into the next-boot deployment (simulated on the demo and test sysroots).
     Reboot,
+    /// The Flatpak apps and runtimes.
+    Apps {
+        #[command(subcommand)]
+        action: apps::AppsAction,
+    },
+    /// Check and update the system, then update every app and runtime with an update.
+    UpdateAll,
     /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
     Serve {
         /// Connect to this bus address instead of the session bus.
@@ -250,11 +262,6 @@ fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
     Ok((path, is_demo))
 }
 
-fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
-    let (path, demo) = resolve_target(target)?;
-    driver::open(&driver::Target { path, demo })
-}
-
 #[cfg(feature = "demo")]
 fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
     let dir = dir.unwrap_or_else(demo::default_dir);
@@ -311,6 +318,7 @@ fn run(cli: Cli) -> Result<()> {
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
+        let installations = apps::installations(cli.flatpak_installations, &path, demo);
         return keel_backend::service::serve(
             driver::Target { path, demo },
             keel_backend::service::Options {
@@ -318,11 +326,25 @@ fn run(cli: Cli) -> Result<()> {
                 idle_timeout: (*idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(*idle_timeout)),
                 fail_progress_signals: *test_fail_progress_signals,
+                installations,
             },
         );
     }
-    let system = open(&cli.target)?;
-    act(&*system, cli.command)
+    let (path, demo) = resolve_target(&cli.target)?;
+    let installations = apps::installations(cli.flatpak_installations, &path, demo);
+    if let Command::Apps {
+        action: apps::AppsAction::List { json },
+    } = cli.command
+    {
+        // Listing reads the installations only: no system needed.
+        return apps::list(&installations, json);
+    }
+    let system = driver::open(&driver::Target { path, demo })?;
+    match cli.command {
+        Command::Apps { action } => apps::act(&*system, installations, action),
+        Command::UpdateAll => apps::update_all(&*system, installations),
+        command => act(&*system, command),
+    }
 }
 
 /// Runs a command on the system: reads here, changes in [`change`].
@@ -444,6 +466,8 @@ fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
         | Command::DbList { .. }
         | Command::History { .. }
         | Command::Serve { .. }
+        | Command::Apps { .. }
+        | Command::UpdateAll
         | Command::BusName => {
             unreachable!("handled by act and run")
         }
