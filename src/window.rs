@@ -250,7 +250,7 @@ impl KeelWindow {
         imp.settings.get()
     }
 
-    /// Checks for updates by itself when the person asked for it and the last check is older than
+    /// Checks for updates (of the OS and the apps) by itself when the person asked for it and the last check is older than
     /// the interval; looks again every ten minutes while the window is open.
     fn schedule_update_checks(&self) {
         let win = self.downgrade();
@@ -266,9 +266,9 @@ impl KeelWindow {
             let due = now - settings.int64("last-update-check") >= interval;
             if settings.boolean("check-updates-automatically") && due && !win.system().busy() {
                 let _ = settings.set_int64("last-update-check", now);
-                glib::spawn_future_local(async move {
-                    win.system().run(Operation::Check, win.upcast_ref()).await
-                });
+                glib::spawn_future_local(
+                    async move { win.system().check_all(win.upcast_ref()).await },
+                );
             }
             glib::ControlFlow::Continue
         };

@@ -26,7 +26,10 @@ pub enum AppsJob {
     /// Update these keys (`INSTALLATION:REF`); none = everything with an update.
     Update { keys: Vec<String> },
     /// Uninstall these keys; `delete_data` also deletes the apps' data in ~/.var/app.
-    Uninstall { keys: Vec<String>, delete_data: bool },
+    Uninstall {
+        keys: Vec<String>,
+        delete_data: bool,
+    },
     /// Uninstall the runtimes no installed app uses.
     RemoveUnused,
 }
@@ -101,7 +104,10 @@ fn update_system(
     phases: &Phases,
     cancel: &Cancel,
 ) -> Result<Option<UpdateOutcome>> {
-    if system.check(&phases.part(0.0, CHECK_SHARE), cancel)?.is_none() {
+    if system
+        .check(&phases.part(0.0, CHECK_SHARE), cancel)?
+        .is_none()
+    {
         return Ok(None);
     }
     system

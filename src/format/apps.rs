@@ -37,16 +37,16 @@ pub fn app_facts(version: &str, installed_size: u64, installation: &str) -> Stri
 /// their reason.
 pub fn end_of_life(reason: &str, rebase: &str) -> String {
     if !rebase.is_empty() {
-        // Translators: {id} is the Flatpak id of the app that replaces this one.
         fill(
+            // Translators: {id} is the Flatpak id of the app that replaces this one.
             &gettext("No longer maintained; replaced by {id}"),
             &[("id", rebase)],
         )
     } else if reason.is_empty() {
         gettext("No longer maintained")
     } else {
-        // Translators: {reason} is the developers' own sentence, often in English.
         fill(
+            // Translators: {reason} is the sentence of its developers, often in English.
             &gettext("No longer maintained: {reason}"),
             &[("reason", reason)],
         )
@@ -125,8 +125,8 @@ pub fn runtimes_summary(runtimes: u32, unused: u32, unused_size: u64) -> String 
     if unused == 0 {
         return count;
     }
-    // Translators: {count} is e.g. "3 runtimes", {n} a number, {size} a size like "300 MB".
     fill(
+        // Translators: {count} is e.g. "3 runtimes", {n} a number, {size} a size like "300 MB".
         &ngettext(
             "{count} · {n} unused, {size}",
             "{count} · {n} unused, {size}",
@@ -142,8 +142,8 @@ pub fn runtimes_summary(runtimes: u32, unused: u32, unused_size: u64) -> String 
 
 /// The Uninstall dialog's body: what goes and what stays.
 pub fn uninstall_body(name: &str) -> String {
-    // Translators: {name} is an app's name.
     fill(
+        // Translators: {name} is the name of an app.
         &gettext(
             "{name} will be removed from this computer. Its data in your home folder — settings and the files it keeps for itself — is kept, so it is there again if you reinstall it, unless you choose to delete it.",
         ),
@@ -153,8 +153,8 @@ pub fn uninstall_body(name: &str) -> String {
 
 /// The Remove Unused Runtimes dialog's body: how many go and the space freed.
 pub fn remove_unused_body(runtimes: u32, bytes: u64) -> String {
-    // Translators: {n} is a number, {size} a size like "300 MB".
     fill(
+        // Translators: {n} is a number, {size} a size like "300 MB".
         &ngettext(
             "{n} runtime that no installed app uses will be removed, freeing {size}. Apps that need it again download it when they are installed.",
             "{n} runtimes that no installed app uses will be removed, freeing {size}. Apps that need them again download them when they are installed.",

@@ -120,10 +120,7 @@ pub(crate) fn act(
 pub(crate) fn update_all(system: &dyn SystemDriver, installations: Installations) -> Result<()> {
     let (phases, cancel) = terminal();
     let flatpak = Flatpak::new(installations);
-    println!(
-        "{}",
-        jobs::update_all(system, &flatpak, &phases, &cancel)?
-    );
+    println!("{}", jobs::update_all(system, &flatpak, &phases, &cancel)?);
     Ok(())
 }
 

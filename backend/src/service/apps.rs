@@ -96,7 +96,9 @@ impl Apps {
     ) -> Result<OwnedObjectPath> {
         let options = bool_options(&options, &["delete-data"])?;
         if keys.is_empty() {
-            return Err(invalid(gettext("Name at least one app or runtime to uninstall.")));
+            return Err(invalid(gettext(
+                "Name at least one app or runtime to uninstall.",
+            )));
         }
         self.require_installed(&keys).await?;
         let job = AppsJob::Uninstall {
@@ -140,7 +142,10 @@ pub(super) struct Watch {
 impl Watch {
     pub(super) fn new(installations: Installations) -> Self {
         let seen = Arc::new(Mutex::new(signature(&installations)));
-        Self { installations, seen }
+        Self {
+            installations,
+            seen,
+        }
     }
 
     /// True when an installation changed since the last look.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::apps::{Flatpak, Installations};
 pub use crate::driver::Target;
 use crate::driver::{self, Cancel, CleanupSet, SystemDriver};
-use crate::apps::{Flatpak, Installations};
 use crate::error::{Error, Result};
 use crate::jobs::{self, AppsJob};
 use crate::model::{

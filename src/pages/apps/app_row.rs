@@ -136,7 +136,7 @@ impl KeelAppRow {
         imp.update_button.set_action_target_value(Some(&key));
         imp.update_button
             .update_property(&[gtk::accessible::Property::Label(&fill(
-                // Translators: the accessible name of an app's Update button.
+                // Translators: the accessible name of the Update button of an app.
                 &gettext("Update {name}"),
                 &[("name", &name)],
             ))]);
@@ -146,7 +146,7 @@ impl KeelAppRow {
         imp.uninstall_button.set_action_target_value(Some(&key));
         imp.uninstall_button
             .update_property(&[gtk::accessible::Property::Label(&fill(
-                // Translators: the accessible name of an app's Uninstall button.
+                // Translators: the accessible name of the Uninstall button of an app.
                 &gettext("Uninstall {name}"),
                 &[("name", &name)],
             ))]);

@@ -16,7 +16,7 @@ impl KeelAppsPage {
         };
         let name = app.name();
         let dialog = adw::AlertDialog::new(
-            // Translators: {name} is an app's name.
+            // Translators: {name} is the name of an app.
             Some(&fill(&gettext("Uninstall {name}?"), &[("name", &name)])),
             Some(&format::uninstall_body(&name)),
         );
