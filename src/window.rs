@@ -48,6 +48,8 @@ mod imp {
         pub restart_banner: TemplateChild<adw::Banner>,
         #[template_child]
         pub apps_stack_page: TemplateChild<adw::ViewStackPage>,
+        #[template_child]
+        pub stack: TemplateChild<adw::ViewStack>,
         pub target: OnceCell<Target>,
         pub inhibit_cookie: RefCell<Option<u32>>,
         pub settings: OnceCell<gio::Settings>,
@@ -138,6 +140,11 @@ impl KeelWindow {
     /// The system this window shows.
     pub fn system(&self) -> KeelSystem {
         self.imp().system.get()
+    }
+
+    /// Shows one of the pages (`system`, `packages`, `apps`, `history`).
+    pub fn show_page(&self, name: &str) {
+        self.imp().stack.set_visible_child_name(name);
     }
 
     /// Which system this window shows.
