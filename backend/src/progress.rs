@@ -127,8 +127,13 @@ mod tests {
         let first = whole.part(0.0, 0.6);
         first.at(0.0, 1.0, 0.5, "Downloading", "", (0, 0));
         first.done("");
-        assert!(first.finished() && !whole.finished(), "the part's end is not the whole's");
-        whole.part(0.6, 1.0).at(0.0, 0.5, 1.0, "Updating", "", (0, 0));
+        assert!(
+            first.finished() && !whole.finished(),
+            "the part's end is not the whole's"
+        );
+        whole
+            .part(0.6, 1.0)
+            .at(0.0, 0.5, 1.0, "Updating", "", (0, 0));
         whole.done("");
         let seen = sink.0.lock().unwrap().clone();
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;

@@ -804,7 +804,9 @@ fn committed_introspection_matches_the_service() {
         proxy.introspect().unwrap()
     };
     let committed = |file: &str| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/dbus").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/dbus")
+            .join(file);
         (file.to_owned(), std::fs::read_to_string(path).unwrap())
     };
     let backend_xml = committed("io.github.keelapp.Keel.Backend1.xml");

@@ -72,7 +72,10 @@ pub(crate) fn print_apps(apps: &[App]) {
             if !a.end_of_life.is_empty() {
                 let note = if a.end_of_life_rebase.is_empty() {
                     // Translators: a note in `keel-backend apps list`; {reason} is the publisher's.
-                    fill(&gettext("end of life: {reason}"), &[("reason", &a.end_of_life)])
+                    fill(
+                        &gettext("end of life: {reason}"),
+                        &[("reason", &a.end_of_life)],
+                    )
                 } else {
                     // Translators: a note in `keel-backend apps list`; {ref} replaces the app.
                     fill(

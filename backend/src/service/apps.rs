@@ -96,7 +96,9 @@ impl Apps {
     ) -> Result<OwnedObjectPath> {
         let options = bool_options(&options, &["delete-data"])?;
         if keys.is_empty() {
-            return Err(invalid(gettext("Name at least one app or runtime to uninstall.")));
+            return Err(invalid(gettext(
+                "Name at least one app or runtime to uninstall.",
+            )));
         }
         self.require_installed(&keys).await?;
         let job = AppsJob::Uninstall {
@@ -133,14 +135,17 @@ type Signature = Vec<(PathBuf, Option<(SystemTime, u64)>)>;
 /// writer (which settles it after its own changes, which the service announces itself).
 #[derive(Clone)]
 pub(super) struct Watch {
-    installations: Installations,
+    installations: Option<Installations>,
     seen: Arc<Mutex<Signature>>,
 }
 
 impl Watch {
-    pub(super) fn new(installations: Installations) -> Self {
+    pub(super) fn new(installations: Option<Installations>) -> Self {
         let seen = Arc::new(Mutex::new(signature(&installations)));
-        Self { installations, seen }
+        Self {
+            installations,
+            seen,
+        }
     }
 
     /// True when an installation changed since the last look.
@@ -159,9 +164,9 @@ impl Watch {
     }
 }
 
-fn signature(installations: &Installations) -> Signature {
+fn signature(installations: &Option<Installations>) -> Signature {
     let mut out = Signature::new();
-    for installation in installations.list() {
+    for installation in installations.iter().flat_map(Installations::list) {
         let dir = installation.path;
         let changed = dir.join(".changed");
         out.push((changed.clone(), stamp(&changed)));
@@ -207,7 +212,9 @@ pub(super) fn apps_reader(
                     let _ = changed.send_blocking(());
                 }
                 let answer = match job.query {
-                    Query::Apps => crate::apps::list(&watch.installations).map(Answer::Apps),
+                    Query::Apps => {
+                        crate::jobs::list(watch.installations.as_ref()).map(Answer::Apps)
+                    }
                     _ => unreachable!("only apps queries come here"),
                 };
                 let _ = job.reply.send_blocking(answer);
