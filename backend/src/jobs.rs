@@ -3,7 +3,7 @@
 //! Each is performed, then recorded in the system's history beside the system's own operations,
 //! so the History page tells everything done to the computer.
 
-use crate::apps::Flatpak;
+use crate::apps::{self, Flatpak, Installations};
 use crate::driver::{Cancel, SystemDriver, UpdateOutcome};
 use crate::error::{Error, Result};
 use crate::model::HistoryEntry;
@@ -45,14 +45,23 @@ impl AppsJob {
     }
 }
 
-/// Runs one operation on the apps; on success, a sentence saying what was done.
+/// The installed apps and runtimes; none where Keel uses no installation (a test sysroot).
+pub fn list(installations: Option<&Installations>) -> Result<Vec<App>> {
+    installations.map_or(Ok(Vec::new()), apps::list)
+}
+
+/// Runs one operation on the apps; on success, a sentence saying what was done. `flatpak` is
+/// None where Keel uses no installation.
 pub fn run_apps(
     system: &dyn SystemDriver,
-    flatpak: &Flatpak,
+    flatpak: Option<&Flatpak>,
     job: &AppsJob,
     phases: &Phases,
     cancel: &Cancel,
 ) -> Result<String> {
+    let Some(flatpak) = flatpak else {
+        return Err(Error::NotFound(no_installation()));
+    };
     let result = match job {
         AppsJob::Check => flatpak.check(phases, cancel),
         AppsJob::Update { keys } => flatpak.update(keys, phases, cancel),
@@ -74,7 +83,7 @@ pub fn run_apps(
 /// (when a part failed) is of the first part that failed.
 pub fn update_all(
     system: &dyn SystemDriver,
-    flatpak: &Flatpak,
+    flatpak: Option<&Flatpak>,
     phases: &Phases,
     cancel: &Cancel,
 ) -> Result<String> {
@@ -90,8 +99,10 @@ pub fn update_all(
         Err(Error::Cancelled(gettext(
             "The apps were not updated: Update All was cancelled.",
         )))
-    } else {
+    } else if let Some(flatpak) = flatpak {
         flatpak.update(&[], &phases.part(SYSTEM_SHARE, 1.0), cancel)
+    } else {
+        Ok(no_installation())
     };
     let result = both_parts(os, apps);
     record(system, Operation::UpdateAll, from, to, &result);
@@ -144,6 +155,11 @@ fn both_parts(os: Result<String>, apps: Result<String>) -> Result<String> {
         (Ok(_), Ok(_)) => Ok(text),
         (Err(err), _) | (Ok(_), Err(err)) => Err(err.with_message(text)),
     }
+}
+
+fn no_installation() -> String {
+    // Translators: said where Keel shows no Flatpak apps (a test system).
+    gettext("Keel uses no Flatpak installation on this system, so there are no apps to change.")
 }
 
 fn booted_version(system: &dyn SystemDriver) -> Option<String> {

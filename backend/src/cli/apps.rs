@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::{Subcommand, ValueEnum};
 use keel_api::i18n::gettext;
 use keel_backend::Result;
-use keel_backend::apps::{self, Flatpak, Installations};
+use keel_backend::apps::{Flatpak, Installations};
 use keel_backend::driver::{Cancel, SystemDriver};
 use keel_backend::jobs::{self, AppsJob};
 use keel_backend::progress::Phases;
@@ -51,7 +51,11 @@ pub(crate) enum Which {
 /// The installations for a system: those asked for, else the demo's for the demo, the
 /// computer's own for the running system, none for any other sysroot (a test sysroot never
 /// touches the person's apps unless told to).
-pub(crate) fn installations(which: Option<Which>, sysroot: &Path, demo: bool) -> Installations {
+pub(crate) fn installations(
+    which: Option<Which>,
+    sysroot: &Path,
+    demo: bool,
+) -> Option<Installations> {
     let which = which.unwrap_or(if demo {
         Which::Demo
     } else if sysroot == Path::new("/") {
@@ -60,16 +64,16 @@ pub(crate) fn installations(which: Option<Which>, sysroot: &Path, demo: bool) ->
         Which::None
     });
     match which {
-        Which::Host => Installations::host(),
+        Which::Host => Some(Installations::host()),
         // The demo's folder holds its sysroot.
-        Which::Demo => Installations::demo(sysroot.parent().unwrap_or(sysroot)),
-        Which::None => Installations::none(),
+        Which::Demo => Some(Installations::demo(sysroot.parent().unwrap_or(sysroot))),
+        Which::None => None,
     }
 }
 
 /// Lists the apps: a read that needs no system driver.
-pub(crate) fn list(installations: &Installations, json: bool) -> Result<()> {
-    let apps = apps::list(installations)?;
+pub(crate) fn list(installations: Option<&Installations>, json: bool) -> Result<()> {
+    let apps = jobs::list(installations)?;
     if json {
         print_json(&apps);
     } else {
@@ -81,30 +85,30 @@ pub(crate) fn list(installations: &Installations, json: bool) -> Result<()> {
 /// Runs an apps command that changes something (or asks the remotes).
 pub(crate) fn act(
     system: &dyn SystemDriver,
-    installations: Installations,
+    installations: Option<Installations>,
     action: AppsAction,
 ) -> Result<()> {
     let job = match action {
-        AppsAction::List { json } => return list(&installations, json),
+        AppsAction::List { json } => return list(installations.as_ref(), json),
         AppsAction::Check => AppsJob::Check,
         AppsAction::Update { apps } => AppsJob::Update {
-            keys: keys(&installations, &apps)?,
+            keys: keys(installations.as_ref(), &apps)?,
         },
         AppsAction::Uninstall { apps, delete_data } => AppsJob::Uninstall {
-            keys: keys(&installations, &apps)?,
+            keys: keys(installations.as_ref(), &apps)?,
             delete_data,
         },
         AppsAction::RemoveUnused => AppsJob::RemoveUnused,
     };
     let check = job == AppsJob::Check;
-    let flatpak = Flatpak::new(installations);
+    let flatpak = installations.map(Flatpak::new);
     let (phases, cancel) = terminal();
     println!(
         "{}",
-        jobs::run_apps(system, &flatpak, &job, &phases, &cancel)?
+        jobs::run_apps(system, flatpak.as_ref(), &job, &phases, &cancel)?
     );
     if check {
-        let waiting: Vec<_> = apps::list(flatpak.installations())?
+        let waiting: Vec<_> = jobs::list(flatpak.as_ref().map(Flatpak::installations))?
             .into_iter()
             .filter(|a| a.has_update())
             .collect();
@@ -117,19 +121,25 @@ pub(crate) fn act(
 }
 
 /// `update-all`: the system, then the apps, one progress line.
-pub(crate) fn update_all(system: &dyn SystemDriver, installations: Installations) -> Result<()> {
+pub(crate) fn update_all(
+    system: &dyn SystemDriver,
+    installations: Option<Installations>,
+) -> Result<()> {
     let (phases, cancel) = terminal();
-    let flatpak = Flatpak::new(installations);
-    println!("{}", jobs::update_all(system, &flatpak, &phases, &cancel)?);
+    let flatpak = installations.map(Flatpak::new);
+    println!(
+        "{}",
+        jobs::update_all(system, flatpak.as_ref(), &phases, &cancel)?
+    );
     Ok(())
 }
 
 /// The keys of the entries a person named (a key, or a ref or app id naming one entry).
-fn keys(installations: &Installations, specs: &[String]) -> Result<Vec<String>> {
+fn keys(installations: Option<&Installations>, specs: &[String]) -> Result<Vec<String>> {
     if specs.is_empty() {
         return Ok(Vec::new());
     }
-    jobs::resolve_keys(&apps::list(installations)?, specs)
+    jobs::resolve_keys(&jobs::list(installations)?, specs)
 }
 
 fn terminal() -> (Phases, Cancel) {

@@ -337,7 +337,7 @@ fn run(cli: Cli) -> Result<()> {
     } = cli.command
     {
         // Listing reads the installations only: no system needed.
-        return apps::list(&installations, json);
+        return apps::list(installations.as_ref(), json);
     }
     let system = driver::open(&driver::Target { path, demo })?;
     match cli.command {

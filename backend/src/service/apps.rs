@@ -135,12 +135,12 @@ type Signature = Vec<(PathBuf, Option<(SystemTime, u64)>)>;
 /// writer (which settles it after its own changes, which the service announces itself).
 #[derive(Clone)]
 pub(super) struct Watch {
-    installations: Installations,
+    installations: Option<Installations>,
     seen: Arc<Mutex<Signature>>,
 }
 
 impl Watch {
-    pub(super) fn new(installations: Installations) -> Self {
+    pub(super) fn new(installations: Option<Installations>) -> Self {
         let seen = Arc::new(Mutex::new(signature(&installations)));
         Self {
             installations,
@@ -164,9 +164,9 @@ impl Watch {
     }
 }
 
-fn signature(installations: &Installations) -> Signature {
+fn signature(installations: &Option<Installations>) -> Signature {
     let mut out = Signature::new();
-    for installation in installations.list() {
+    for installation in installations.iter().flat_map(Installations::list) {
         let dir = installation.path;
         let changed = dir.join(".changed");
         out.push((changed.clone(), stamp(&changed)));
@@ -212,7 +212,9 @@ pub(super) fn apps_reader(
                     let _ = changed.send_blocking(());
                 }
                 let answer = match job.query {
-                    Query::Apps => crate::apps::list(&watch.installations).map(Answer::Apps),
+                    Query::Apps => {
+                        crate::jobs::list(watch.installations.as_ref()).map(Answer::Apps)
+                    }
                     _ => unreachable!("only apps queries come here"),
                 };
                 let _ = job.reply.send_blocking(answer);

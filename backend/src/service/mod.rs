@@ -69,8 +69,9 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     /// For tests: every progress signal fails to go out, as on a connection that dropped.
     pub fail_progress_signals: bool,
-    /// The Flatpak installations the Apps interface lists and changes.
-    pub installations: crate::apps::Installations,
+    /// The Flatpak installations the Apps interface lists and changes; None for none (a test
+    /// sysroot: the person's own apps are never touched unless asked).
+    pub installations: Option<crate::apps::Installations>,
 }
 
 struct Active {

@@ -143,7 +143,7 @@ impl Workers {
     /// `apps_changed` of every change to the Flatpak installations made by another program.
     pub fn start(
         target: Target,
-        installations: Installations,
+        installations: Option<Installations>,
         changed: async_channel::Sender<()>,
         apps_changed: async_channel::Sender<()>,
     ) -> Result<Self> {
@@ -265,7 +265,7 @@ fn reader(
 /// together. The readers never wait for it, so a status or a list of apps answers while it works.
 fn writer(
     target: Target,
-    installations: Installations,
+    installations: Option<Installations>,
     watch: super::apps::Watch,
     jobs: mpsc::Receiver<MutationJob>,
 ) {
@@ -281,14 +281,18 @@ fn writer(
             return;
         }
     };
-    let flatpak = Flatpak::new(installations);
+    let flatpak = installations.map(Flatpak::new);
     for job in jobs {
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
         let result = match &job.request {
-            Request::Apps(apps) => jobs::run_apps(&*system, &flatpak, apps, &phases, &job.cancel),
-            Request::UpdateAll => jobs::update_all(&*system, &flatpak, &phases, &job.cancel),
+            Request::Apps(apps) => {
+                jobs::run_apps(&*system, flatpak.as_ref(), apps, &phases, &job.cancel)
+            }
+            Request::UpdateAll => {
+                jobs::update_all(&*system, flatpak.as_ref(), &phases, &job.cancel)
+            }
             request => perform(&*system, request, &phases, &job.cancel),
         };
         if job.request.operation().concerns_apps() {
