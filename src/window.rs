@@ -66,7 +66,8 @@ mod imp {
             crate::pages::ensure_types();
             klass.bind_template();
             klass.install_action_async(Action::Refresh.name(), None, |win, _, _| async move {
-                win.system().refresh().await;
+                let system = win.system();
+                futures_util::future::join(system.refresh(), system.refresh_apps()).await;
             });
             klass.install_action_async(Action::Restart.name(), None, |win, _, _| async move {
                 win.system().run(Operation::Reboot, win.upcast_ref()).await;

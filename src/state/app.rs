@@ -90,11 +90,11 @@ impl KeelApp {
                 }
             }};
         }
-        let name = if app.name.is_empty() {
-            &app.id
-        } else {
-            &app.name
-        };
+        // A broken entry may have neither name nor id: its ref names it then.
+        let name = [&app.name, &app.id, &app.reference, &app.key]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or(&app.key);
         put!(runtime, set_runtime, app.kind == AppKind::Runtime);
         put!(id, set_id, app.id.clone());
         put!(name, set_name, name.clone());

@@ -26,7 +26,8 @@ impl KeelSystem {
     }
 
     /// Checks for updates of the OS and then of the apps, and says what both found in one toast.
-    /// Without the apps' answer (an older backend, no Flatpak) it says what the OS check found.
+    /// With no Flatpak installed it checks the OS alone (a computer without the `flatpak`
+    /// command would otherwise hear of it at every check).
     pub async fn check_all(&self, parent: &gtk::Widget) {
         if self.run_quietly(Operation::Check, parent).await.is_none() {
             return;
@@ -34,6 +35,10 @@ impl KeelSystem {
         let os_update = self
             .with_status(|s| s.cached_update.is_some())
             .unwrap_or(false);
+        if self.apps().n_items() == 0 {
+            self.toast(&format::check_result(os_update));
+            return;
+        }
         let text = match self.run_quietly(Operation::AppsCheck, parent).await {
             Some(_) => format::check_all_result(os_update, self.app_updates()),
             None => format::check_result(os_update),

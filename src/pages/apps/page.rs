@@ -133,6 +133,9 @@ mod imp {
                 obj,
                 move |entry| obj.search(&entry.text())
             ));
+            // Escape ends the search: every app again.
+            self.search_entry
+                .connect_stop_search(|entry| entry.set_text(""));
         }
     }
 
@@ -221,7 +224,12 @@ impl KeelAppsPage {
             ])),
         );
         let all_runtimes = gtk::FilterListModel::new(Some(store.clone()), Some(kind_filter(true)));
-        // The runtimes' heading: one item, there while any runtime is installed.
+        let found_runtimes = gtk::FilterListModel::new(
+            Some(store.clone()),
+            Some(every(&[kind_filter(true).upcast_ref(), search.upcast_ref()])),
+        );
+        // The runtimes' heading: one item, there while a runtime is installed that the search
+        // (if any) finds.
         let heading = gio::ListStore::new::<glib::Object>();
         let sections = gio::ListStore::new::<gio::ListModel>();
         sections.append(&apps);
@@ -239,14 +247,19 @@ impl KeelAppsPage {
             if page.imp().runtime_count.replace(count) != count {
                 page.notify_runtime_count();
             }
-            match (count > 0, heading.n_items() > 0) {
-                (true, false) => heading.append(&glib::Object::new::<glib::Object>()),
-                (false, true) => heading.remove_all(),
-                _ => {}
-            }
         };
         count_runtimes(&all_runtimes);
         all_runtimes.connect_items_changed(move |model, _, _, _| count_runtimes(model));
+        let show_heading = move |found: &gtk::FilterListModel| match (
+            found.n_items() > 0,
+            heading.n_items() > 0,
+        ) {
+            (true, false) => heading.append(&glib::Object::new::<glib::Object>()),
+            (false, true) => heading.remove_all(),
+            _ => {}
+        };
+        show_heading(&found_runtimes);
+        found_runtimes.connect_items_changed(move |model, _, _, _| show_heading(model));
 
         imp.list_view.set_factory(Some(&self.row_factory()));
         imp.list_view
