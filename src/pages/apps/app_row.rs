@@ -157,12 +157,20 @@ impl KeelAppRow {
     fn show_icon(&self, app: &KeelApp) {
         let icon = self.imp().icon.get();
         let path = app.icon();
-        if !path.is_empty() {
-            icon.set_from_gicon(&gio::FileIcon::new(&gio::File::for_path(&path)));
-        } else if app.runtime() {
-            icon.set_icon_name(Some("application-x-addon-symbolic"));
+        // A generic symbolic icon is drawn smaller and dimmed, in the same 48 px square.
+        let generic = path.is_empty();
+        if generic {
+            icon.set_icon_name(Some(if app.runtime() {
+                "application-x-addon-symbolic"
+            } else {
+                "application-x-executable-symbolic"
+            }));
+            icon.set_pixel_size(32);
+            icon.add_css_class("dim-label");
         } else {
-            icon.set_icon_name(Some("application-x-executable"));
+            icon.set_from_gicon(&gio::FileIcon::new(&gio::File::for_path(&path)));
+            icon.set_pixel_size(48);
+            icon.remove_css_class("dim-label");
         }
     }
 }

@@ -82,6 +82,9 @@ mod imp {
         pub expanded_filter: OnceCell<gtk::CustomFilter>,
         /// All that is listed (the search applied), to tell "no results" apart.
         pub listed: OnceCell<gtk::FlattenListModel>,
+        /// Every runtime, and those the search finds: the heading's count and presence follow
+        /// them.
+        pub runtime_models: OnceCell<(gtk::FilterListModel, gtk::FilterListModel)>,
         pub runtimes_row: OnceCell<KeelRuntimesRow>,
     }
 
@@ -260,6 +263,7 @@ impl KeelAppsPage {
         };
         show_heading(&found_runtimes);
         found_runtimes.connect_items_changed(move |model, _, _, _| show_heading(model));
+        let _ = imp.runtime_models.set((all_runtimes, found_runtimes));
 
         imp.list_view.set_factory(Some(&self.row_factory()));
         imp.list_view
