@@ -52,7 +52,14 @@ mod imp {
         }
     }
 
-    impl ObjectImpl for KeelAppRow {}
+    impl ObjectImpl for KeelAppRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            // The name says which app; the visible label alone would name it only "Update".
+            self.update_button
+                .reset_relation(gtk::AccessibleRelation::LabelledBy);
+        }
+    }
     impl WidgetImpl for KeelAppRow {}
     impl BoxImpl for KeelAppRow {}
 }
