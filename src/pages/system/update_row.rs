@@ -21,6 +21,8 @@ mod imp {
     #[template(file = "update_row.ui")]
     pub struct KeelUpdateRow {
         #[template_child]
+        pub check_button: TemplateChild<gtk::Button>,
+        #[template_child]
         pub update_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub update_all_button: TemplateChild<gtk::Button>,
@@ -104,6 +106,13 @@ impl KeelUpdateRow {
                 let imp = self.imp();
                 imp.update_button.set_visible(available && apps == 0);
                 imp.update_all_button.set_visible(apps > 0);
+                // Beside Update All the check is an icon, so the row fits a phone's width.
+                if apps > 0 {
+                    imp.check_button.set_icon_name("view-refresh-symbolic");
+                } else if imp.check_button.label().is_none() {
+                    imp.check_button
+                        .set_label(&gettext("_Check for Updates"));
+                }
             }
             None if system.unavailable() => {
                 self.set_title(&gettext("Keel’s backend is not available"));
