@@ -51,9 +51,21 @@ fn generated() -> Vec<App> {
                 .as_deref()
                 .map(|dir| format!("{dir}/{i}.png"))
                 .unwrap_or_default(),
-            update_commit: if i % 10 == 0 { "0".repeat(64) } else { String::new() },
-            end_of_life: if i == 7 { "Unmaintained".into() } else { String::new() },
-            end_of_life_rebase: if i == 7 { "org.bench.App008".into() } else { String::new() },
+            update_commit: if i % 10 == 0 {
+                "0".repeat(64)
+            } else {
+                String::new()
+            },
+            end_of_life: if i == 7 {
+                "Unmaintained".into()
+            } else {
+                String::new()
+            },
+            end_of_life_rebase: if i == 7 {
+                "org.bench.App008".into()
+            } else {
+                String::new()
+            },
             id,
             ..Default::default()
         }
@@ -89,8 +101,14 @@ async fn measure(window: &KeelWindow, what: &str, change: impl FnOnce()) {
     let first = next_frame(window, started).await;
     glib::timeout_future(Duration::from_secs(1)).await;
     let stall = meter.stop();
-    println!("keel-bench {what}-first-frame-ms {:.1}", first.as_secs_f64() * 1000.0);
-    println!("keel-bench {what}-stall-ms {:.1}", stall.as_secs_f64() * 1000.0);
+    println!(
+        "keel-bench {what}-first-frame-ms {:.1}",
+        first.as_secs_f64() * 1000.0
+    );
+    println!(
+        "keel-bench {what}-stall-ms {:.1}",
+        stall.as_secs_f64() * 1000.0
+    );
     if let Some(frames) = frames {
         let longest = frames.get().as_secs_f64() * 1000.0;
         println!("keel-bench {what}-frame-ms {longest:.1}");

@@ -360,8 +360,11 @@ class Demo:
                        check=True, capture_output=True, text=True)
 
     def publish(self):
-        """Publishes a new OS version and an app update on the demo's remotes."""
-        subprocess.run([BACKEND, "demo", "publish", "--dir", self.dir], check=True, capture_output=True)
+        """Publishes a new OS version and an app update on the demo's remotes; returns the OS's new
+        version (it says "Published Keel Demo OS VERSION")."""
+        out = subprocess.run([BACKEND, "demo", "publish", "--dir", self.dir], check=True, capture_output=True,
+                             text=True, env={**os.environ, "LANGUAGE": "C"}).stdout
+        return out.splitlines()[0].split()[-1]
 
     def wait_versions(self, expected):
         wait_for(f"deployments {expected}", lambda: self.versions() == expected)

@@ -8,8 +8,10 @@ German; and the page wide and narrow, light and dark. After each step the real s
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
+import pyatspi
 import pytest
 
 from keel_ui import (DIALOG, Keel, demo_window, find, find_all, focused, key, move_focus_to, press,
@@ -63,8 +65,7 @@ def test_apps_are_listed_with_versions_and_the_runtimes_apart(demo):
         screenshot("apps-runtimes")
 
         # A search narrows the list to what matches, by name.
-        entry = find(window, None, "Search Apps")
-        assert entry.queryComponent().grabFocus()
+        move_focus_to(window, "entry", "Search Apps")
         wanted = apps[1]["name"]
         type_text(wanted[:5])
         wait_for("the search to narrow the list",
@@ -121,10 +122,10 @@ def test_update_all_on_the_apps_page_updates_every_app(demo):
 
 
 def test_update_all_brings_the_system_and_the_apps_up_to_date(demo):
-    demo.publish()
+    version = demo.publish()
     with demo_window(demo) as (keel, window):
         press(find(window, "button", "Check for Updates"))
-        find(window, "label", "Keel Demo OS 41.20261125.0 is available", timeout=60)
+        find(window, "label", f"Keel Demo OS {version} is available", timeout=60)
         # The Updates row counts the app update too, and offers Update All.
         wait_for("the app update in the Updates row",
                  lambda: [n for n in find_all(window, "label") if n.name.endswith("1 app update waiting")],
@@ -138,12 +139,12 @@ def test_update_all_brings_the_system_and_the_apps_up_to_date(demo):
             value = progress_value(window)
             if value is not None:
                 seen.append(value)
-            return find_all(window, "label", "Restart to use Keel Demo OS 41.20261125.0")
+            return find_all(window, "label", f"Restart to use Keel Demo OS {version}")
 
         wait_for("Update All to finish", done, timeout=120, interval=0.02)
         assert seen, "the progress bar was shown"
         assert all(a <= b for a, b in zip(seen, seen[1:])), f"one progress, never going back: {seen}"
-        demo.wait_versions(["41.20261125.0", "41.20261112.0", "41.20261101.0"])
+        demo.wait_versions([version, "41.20261112.0", "41.20261101.0"])
         wait_for("the app to be updated", lambda: updated(demo, waiting["key"], waiting["version"]), timeout=30)
         wait_for("no app update left in the Updates row",
                  lambda: not [n for n in find_all(window, "label") if "app update" in n.name], timeout=30)
@@ -180,7 +181,10 @@ def test_uninstall_asks_first_and_keeps_the_data_unless_told(demo):
 
         press(find(window, "button", f"Uninstall {deleted['name']}"))
         dialog = find(keel.app, DIALOG, f"Uninstall {deleted['name']}?")
-        press(find(dialog, "check box", "Also delete its data"))
+        move_focus_to(dialog, "check box", "Also delete its data")
+        key("space")
+        wait_for("the box ticked", lambda: find(dialog, "check box", "Also delete its data")
+                 .getState().contains(pyatspi.STATE_CHECKED))
         press(find(dialog, "button", "Uninstall"))
         wait_for(f"{deleted['name']} to be uninstalled",
                  lambda: deleted["key"] not in [a["key"] for a in demo.apps()], timeout=60)
@@ -225,8 +229,9 @@ def test_the_apps_page_from_the_keyboard(demo):
         key("Return")
         _, name = wait_for("an app's Update button", lambda: update_button(window), timeout=60)
         app = next(a for a in demo.apps() if a["name"] == name)
-        # Into the list, down to the app, across to its Update button.
-        move_focus_to(window, "list item", first_listed(window))
+        # Into the list, to its top, down to the app, across to its Update button.
+        into_the_list(window)
+        key("Home")
         move_focus_to(window, "list item", name, step="Down")
         move_focus_to(window, "button", f"Update {name}")
         key("Return")
@@ -234,7 +239,7 @@ def test_the_apps_page_from_the_keyboard(demo):
 
         # Typing searches, wherever the focus is on the page.
         other = next(a for a in apps_of(demo.apps()) if a["name"] != name)
-        move_focus_to(window, "list item", first_listed(window))
+        into_the_list(window)
         type_text(other["name"][:5])
         listed = lambda: [n.name for n in find_all(window, "list item")]  # noqa: E731
         wait_for("the search to find it", lambda: other["name"] in listed() and name not in listed())
@@ -252,13 +257,19 @@ def test_the_apps_page_from_the_keyboard(demo):
         key("Return")
         wait_for(f"{other['name']} to be uninstalled",
                  lambda: other["key"] not in [a["key"] for a in demo.apps()], timeout=60)
-        assert focused(keel.app) is not None, "the focus is somewhere after the dialog"
+        # Its row (and the button that had the focus) is gone: the focus is still on the page.
+        wait_for("the focus on the page again", lambda: focused(window), timeout=10)
 
 
-def first_listed(window):
-    """The name of the first list item showing (where Tab enters the list)."""
-    items = find_all(window, "list item")
-    return items[0].name if items else ""
+def into_the_list(window, limit=40):
+    """Presses Tab until a row of the list has the focus (Tab enters the list where it left it)."""
+    for _ in range(limit):
+        node = focused(window)
+        if node is not None and node.getRoleName() == "list item":
+            return node
+        key("Tab")
+        time.sleep(0.1)
+    raise AssertionError("Tab never reached the list")
 
 
 def test_the_apps_page_in_german(demo):
@@ -274,21 +285,26 @@ def test_the_apps_page_in_german(demo):
         find(window, "label", up_to_date, timeout=30)
         find(window, "toggle button", runtimes)
         press(find(window, "button", check.replace("_", "")))
-        [update_template, uninstall_template, uninstall_title] = translations(
-            "de", "Update {name}", "Uninstall {name}", "Uninstall {name}?")
+        [update_template, uninstall_template, uninstall_title, update_all] = translations(
+            "de", "Update {name}", "Uninstall {name}", "Uninstall {name}?", "Update _All")
         pattern = re.compile(re.escape(update_template).replace(re.escape("{name}"), "(.+)"))
 
         def german_update_button():
-            found = [m.group(1) for m in (pattern.fullmatch(n.name) for n in find_all(window, "button")) if m]
+            found = [m.group(1) for m in (pattern.fullmatch(n.name) for n in find_all(window, "button")
+                                          if n.name != update_all.replace("_", "")) if m]
             return found[0] if found else None
 
         name = wait_for("a German Update button", german_update_button, timeout=60)
-        [one_update] = translations("de", "{n} update available")
-        find(window, "label", one_update.replace("{n}", "1"))
+        assert not find_all(window, "label", up_to_date)
         screenshot("german-apps")
         press(find(window, "button", uninstall_template.replace("{name}", name)))
         dialog = find(keel.app, DIALOG, uninstall_title.replace("{name}", name))
         [cancel] = translations("de", "_Cancel")
+        # The sentence about the app's data is German too (the English one is not there).
+        body = wait_for("the sentence about the data",
+                        lambda: [n.name for n in find_all(dialog, "label") if n.name.startswith(f"{name} ")])
+        assert not any("will be removed" in text for text in body), body
+        screenshot("german-apps-uninstall")
         press(find(dialog, "button", cancel.replace("_", "")))
     finally:
         keel.close()
@@ -314,3 +330,20 @@ def test_the_apps_page_narrow_and_dark(demo, width, scheme):
         press(find(window, "toggle button", "Runtimes"))
         find(window, "label", apps_of(demo.apps(), "runtime")[0]["name"])
         screenshot(f"{narrow}apps-runtimes{dark}")
+
+
+def test_every_control_on_the_apps_page_has_an_accessible_name(demo):
+    from test_keyboard import unnamed_controls
+    demo.publish()
+    with demo_window(demo) as (keel, window):
+        open_apps(window)
+        press(find(window, "button", "Check for Updates"))
+        _, name = wait_for("an app's Update button", lambda: update_button(window), timeout=60)
+        press(find(window, "toggle button", "Runtimes"))
+        seen = {"Apps": unnamed_controls(keel.app)}
+        press(find(window, "button", f"Uninstall {name}"))
+        find(keel.app, DIALOG, f"Uninstall {name}?")
+        seen["Uninstall"] = unnamed_controls(keel.app)
+        key("Escape")
+        missing = {where: found for where, found in seen.items() if found}
+        assert not missing, f"controls without an accessible name: {missing}"

@@ -20,7 +20,7 @@ impl KeelAppsPage {
             Some(&fill(&gettext("Uninstall {name}?"), &[("name", &name)])),
             Some(&format::uninstall_body(&name)),
         );
-        let delete_data = gtk::CheckButton::with_mnemonic(&gettext("Also _delete its data"));
+        let delete_data = gtk::CheckButton::with_label(&gettext("Also delete its data"));
         delete_data.set_halign(gtk::Align::Center);
         dialog.set_extra_child(Some(&delete_data));
         dialog.add_responses(&[
@@ -37,6 +37,7 @@ impl KeelAppsPage {
                 delete_data,
             })
             .await;
+            self.keep_focus();
         }
     }
 
@@ -58,6 +59,7 @@ impl KeelAppsPage {
         dialog.set_close_response("cancel");
         if dialog.choose_future(Some(self)).await == "remove" {
             self.run(Operation::AppsRemoveUnused).await;
+            self.keep_focus();
         }
     }
 }

@@ -229,7 +229,10 @@ impl KeelAppsPage {
         let all_runtimes = gtk::FilterListModel::new(Some(store.clone()), Some(kind_filter(true)));
         let found_runtimes = gtk::FilterListModel::new(
             Some(store.clone()),
-            Some(every(&[kind_filter(true).upcast_ref(), search.upcast_ref()])),
+            Some(every(&[
+                kind_filter(true).upcast_ref(),
+                search.upcast_ref(),
+            ])),
         );
         // The runtimes' heading: one item, there while a runtime is installed that the search
         // (if any) finds.
@@ -385,6 +388,23 @@ impl KeelAppsPage {
 
     pub(super) async fn run(&self, op: Operation) {
         self.system().run(op, self.upcast_ref()).await;
+    }
+
+    /// A row that had the focus may be gone (its app uninstalled): the focus goes back to the
+    /// list, or to the search when nothing is listed, rather than nowhere.
+    pub(super) fn keep_focus(&self) {
+        let lost = self
+            .root()
+            .and_then(|root| root.focus())
+            .is_none_or(|widget| !widget.is_mapped());
+        if !lost {
+            return;
+        }
+        // An unmapped list view (nothing found) still takes the focus, where nobody sees it.
+        let imp = self.imp();
+        if !(imp.list_view.is_mapped() && imp.list_view.grab_focus()) {
+            imp.search_entry.grab_focus();
+        }
     }
 
     /// The listed item with this key.

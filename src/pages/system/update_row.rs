@@ -110,8 +110,7 @@ impl KeelUpdateRow {
                 if apps > 0 {
                     imp.check_button.set_icon_name("view-refresh-symbolic");
                 } else if imp.check_button.label().is_none() {
-                    imp.check_button
-                        .set_label(&gettext("_Check for Updates"));
+                    imp.check_button.set_label(&gettext("_Check for Updates"));
                 }
             }
             None if system.unavailable() => {
