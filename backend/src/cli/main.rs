@@ -30,9 +30,10 @@ use print::{
 struct Cli {
     #[command(flatten)]
     target: Target,
-    /// The Flatpak installations to show and change (default: the demo's for the demo, the
-    /// computer's own for --system, none for another sysroot).
-    #[arg(long, global = true, value_enum, value_name = "WHICH")]
+    /// The Flatpak installations to show and change: host, demo, none, or a folder holding a
+    /// user installation (default: the demo's for the demo, the computer's own for --system,
+    /// none for another sysroot).
+    #[arg(long, global = true, value_name = "WHICH")]
     flatpak_installations: Option<apps::Which>,
     #[command(subcommand)]
     command: Command,
@@ -318,7 +319,7 @@ fn run(cli: Cli) -> Result<()> {
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
-        let installations = apps::installations(cli.flatpak_installations, &path, demo);
+        let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
         return keel_backend::service::serve(
             driver::Target { path, demo },
             keel_backend::service::Options {
@@ -331,7 +332,7 @@ fn run(cli: Cli) -> Result<()> {
         );
     }
     let (path, demo) = resolve_target(&cli.target)?;
-    let installations = apps::installations(cli.flatpak_installations, &path, demo);
+    let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
     if let Command::Apps {
         action: apps::AppsAction::List { json },
     } = cli.command
