@@ -116,7 +116,10 @@ impl Service {
         if let Some(translations) = &self.setup.german {
             super::german_session(&mut command, translations.path());
         }
+        // The private bus is the backend's session bus, also for the programs it runs (flatpak
+        // asks the permission store on it when it deletes an app's data).
         let child = command
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .envs(self.setup.env.iter().map(|(k, v)| (k, v)))
             .arg("--sysroot")
             .arg(self.demo.sysroot())
