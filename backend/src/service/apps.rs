@@ -12,7 +12,7 @@ use zbus::object_server::SignalEmitter;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{Connection, interface};
 
-use super::worker::{Answer, Query, QueryJob, Request, WATCH_INTERVAL};
+use super::worker::{Answer, Changed, Query, QueryJob, Request, WATCH_INTERVAL};
 use super::{Backend, Result, bool_options, invalid};
 use crate::apps::{Installations, Stamp};
 use crate::dbus::AppRecord;
@@ -197,13 +197,13 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>)>) {
 pub(super) fn apps_reader(
     watch: Watch,
     jobs: mpsc::Receiver<QueryJob>,
-    changed: async_channel::Sender<()>,
+    changed: async_channel::Sender<Changed>,
 ) {
     loop {
         match jobs.recv_timeout(WATCH_INTERVAL) {
             Ok(job) => {
                 if watch.changed() {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::Apps);
                 }
                 let answer = match job.query {
                     Query::Apps => {
@@ -215,7 +215,7 @@ pub(super) fn apps_reader(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if watch.changed() {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::Apps);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
