@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod flatpak;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -19,7 +21,8 @@ impl Demo {
         let dir = tempfile::tempdir().unwrap();
         let demo = Self { dir };
         let out = Command::new(bin())
-            .args(["demo", "init", "--dir"])
+            // The OS side's tests need no Flatpaks (tests/apps.rs builds its own, once).
+            .args(["demo", "init", "--without-apps", "--dir"])
             .arg(demo.root())
             .output()
             .unwrap();
