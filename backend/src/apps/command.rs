@@ -95,7 +95,7 @@ pub fn command_line(
     })
 }
 
-fn find_program(name: &str, search_path: Option<&OsString>) -> Option<PathBuf> {
+pub fn find_program(name: &str, search_path: Option<&OsString>) -> Option<PathBuf> {
     let path = search_path
         .cloned()
         .or_else(|| std::env::var_os("PATH"))
@@ -142,7 +142,7 @@ pub fn run(
             not_installed()
         } else {
             Error::Failed(fill(
-                // Translators: {error} is the system's reason.
+                // Translators: {error} is the system’s reason.
                 &gettext("The flatpak command could not be started: {error}"),
                 &[("error", &err.to_string())],
             ))
@@ -178,12 +178,13 @@ pub fn run(
         tracing::debug!(line = %text, "flatpak (stderr)");
         tracker.feed(text);
     }
-    if cancel.is_cancelled() {
-        return Err(cancelled());
-    }
     let status = status.map_err(Error::from)?;
+    // Finished before the stop reached it: it did all it was asked.
     if status.success() {
         return Ok(tracker);
+    }
+    if cancel.is_cancelled() {
+        return Err(cancelled());
     }
     Err(failure(installation, &tracker, &stderr, status.code()))
 }
@@ -219,15 +220,15 @@ fn step_message(position: &Position, wording: Wording, names: &HashMap<String, S
         .map(|id| names.get(id).unwrap_or(id).clone())
         .unwrap_or_default();
     let template = match (wording, position.verb, name.is_empty()) {
-        // Translators: {name} is an app's name; {number} of {total} count the operations.
+        // Translators: {name} is an app’s name; {number} of {total} count the operations.
         (Wording::Download, _, false) => gettext("Downloading {name} ({number} of {total})"),
         // Translators: {number} of {total} count the operations.
         (Wording::Download, _, true) => gettext("Downloading ({number} of {total})"),
-        // Translators: {name} is an app's name; {number} of {total} count the operations.
+        // Translators: {name} is an app’s name; {number} of {total} count the operations.
         (_, Verb::Installing, false) => gettext("Installing {name} ({number} of {total})"),
-        // Translators: {name} is an app's name; {number} of {total} count the operations.
+        // Translators: {name} is an app’s name; {number} of {total} count the operations.
         (_, Verb::Updating, false) => gettext("Updating {name} ({number} of {total})"),
-        // Translators: {name} is an app's name; {number} of {total} count the operations.
+        // Translators: {name} is an app’s name; {number} of {total} count the operations.
         (_, Verb::Uninstalling, false) => gettext("Uninstalling {name} ({number} of {total})"),
         // Translators: {number} of {total} count the operations.
         (_, _, true) => gettext("Step {number} of {total}"),
@@ -269,8 +270,8 @@ pub fn failure(
     let refused = ["not allowed for user", "AccessDenied", "Not authorized"];
     if refused.iter().any(|r| stderr.contains(r)) {
         return Error::PermissionDenied(fill(
-            // Translators: {name} is "system" or a configured installation's name; {detail}
-            // flatpak's own words.
+            // Translators: {name} is "system" or a configured installation’s name; {detail}
+            // flatpak’s own words.
             &gettext(
                 "Changing the Flatpak installation “{name}” was not allowed; nothing was changed ({detail}).",
             ),
@@ -282,7 +283,7 @@ pub fn failure(
         return not_installed();
     }
     Error::Failed(fill(
-        // Translators: {detail} is flatpak's own message (in English).
+        // Translators: {detail} is flatpak’s own message (in English).
         &gettext("flatpak failed: {detail}"),
         &[("detail", &said)],
     ))

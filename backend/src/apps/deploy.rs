@@ -95,6 +95,24 @@ pub fn parse(bytes: &[u8]) -> Result<DeployData, String> {
     Ok(data)
 }
 
+/// The end-of-life notice (reason, replacing ref) in an OSTree commit object's metadata — a
+/// pulled update's, before it is deployed. None when the object is not a valid commit.
+pub fn commit_end_of_life(bytes: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    let ty = glib::VariantTy::new("(a{sv}aya(say)sstayay)").ok()?;
+    let commit = glib::Variant::from_data_with_type(bytes, ty);
+    if !commit.is_normal_form() {
+        return None;
+    }
+    let metadata = glib::VariantDict::new(Some(&commit.child_value(0)));
+    let text = |key: &str| {
+        metadata
+            .lookup_value(key, Some(glib::VariantTy::STRING))
+            .and_then(|v| v.str().map(str::to_owned))
+            .filter(|v| !v.is_empty())
+    };
+    Some((text("ostree.endoflife"), text("ostree.endoflife-rebase")))
+}
+
 impl DeployData {
     /// The name or summary in the first of `locales` it is translated into, else untranslated.
     pub fn localized(&self, kind: Kind, locales: &[String]) -> Option<&str> {

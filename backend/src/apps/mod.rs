@@ -180,7 +180,7 @@ impl Installations {
     }
 
     /// The variables the `flatpak` command needs to see these installations.
-    fn command_env(&self) -> Vec<(&'static str, OsString)> {
+    pub(crate) fn command_env(&self) -> Vec<(&'static str, OsString)> {
         if !self.own_env {
             return Vec::new();
         }
@@ -353,7 +353,7 @@ impl Flatpak {
         if let Some(detail) = unreachable.first() {
             sentence.push(' ');
             sentence.push_str(&fill(
-                // Translators: {detail} is flatpak's reason (in English).
+                // Translators: {detail} is flatpak’s reason (in English).
                 &gettext("Some remotes could not be asked, so there may be more: {detail}"),
                 &[("detail", detail)],
             ));
@@ -467,13 +467,13 @@ impl Flatpak {
             .collect::<Vec<_>>()
             .join(", ");
         let sentence = if delete_data {
-            // Translators: {names} lists apps' names.
+            // Translators: {names} lists the apps’ names.
             fill(
                 &gettext("Uninstalled {names} and deleted their data."),
                 &[("names", &names)],
             )
         } else {
-            // Translators: {names} lists apps' names.
+            // Translators: {names} lists the apps’ names.
             fill(
                 &gettext("Uninstalled {names}; their data was kept."),
                 &[("names", &names)],
@@ -623,6 +623,22 @@ impl Flatpak {
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// Whether the `flatpak` command can be run here (directly, or on the host through
+/// `flatpak-spawn` inside a sandbox).
+pub fn flatpak_installed() -> bool {
+    let name = if in_sandbox() {
+        "flatpak-spawn"
+    } else {
+        "flatpak"
+    };
+    command::find_program(name, None).is_some()
+}
+
+/// The error for a computer without `flatpak`: a sentence saying what to do.
+pub fn flatpak_missing() -> Error {
+    command::not_installed()
 }
 
 /// Whether Keel runs inside a Flatpak sandbox (flatpak writes this file into every one).

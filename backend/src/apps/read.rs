@@ -151,7 +151,7 @@ fn read_ref(
             )
         }),
         Err(err) => Err(fill(
-            // Translators: {error} is the system's reason.
+            // Translators: {error} is the system’s reason.
             &gettext("Its deploy file cannot be read: {error}."),
             &[("error", &err.to_string())],
         )),
@@ -218,6 +218,7 @@ fn read_ref(
             let latest = text.trim();
             if is_checksum(latest) && latest != app.commit && !app.commit.is_empty() {
                 app.update_commit = latest.to_owned();
+                pulled_end_of_life(&installation.path, &mut app);
             }
         }
     }
@@ -226,6 +227,23 @@ fn read_ref(
         app,
         deps,
         pinned: false,
+    }
+}
+
+/// A pulled update that ends the ref's life says so before it is deployed (as GNOME Software
+/// shows it): the notice is read from the update's commit object in the installation's repository.
+fn pulled_end_of_life(base: &Path, app: &mut App) {
+    let (head, tail) = app.update_commit.split_at(2);
+    let object = base.join(format!("repo/objects/{head}/{tail}.commit"));
+    let Some((reason, rebase)) = std::fs::read(object)
+        .ok()
+        .and_then(|bytes| deploy::commit_end_of_life(&bytes))
+    else {
+        return;
+    };
+    if app.end_of_life.is_empty() && app.end_of_life_rebase.is_empty() {
+        app.end_of_life = reason.unwrap_or_default();
+        app.end_of_life_rebase = rebase.unwrap_or_default();
     }
 }
 
@@ -245,7 +263,7 @@ fn read_metadata(path: &Path, kind: AppKind) -> Result<Deps, String> {
             gettext("Its metadata file is missing.")
         } else {
             fill(
-                // Translators: {error} is the system's or the file parser's reason.
+                // Translators: {error} is the system’s or the file parser’s reason.
                 &gettext("Its metadata file cannot be read: {error}."),
                 &[("error", err.message())],
             )
@@ -399,7 +417,7 @@ fn broken_folder(
             name: id.to_owned(),
             installation: installation.name.clone(),
             broken: fill(
-                // Translators: {path} is a folder, {error} the system's reason.
+                // Translators: {path} is a folder, {error} the system’s reason.
                 &gettext("Its folder {path} cannot be read: {error}."),
                 &[
                     ("path", &dir.display().to_string()),
@@ -426,8 +444,8 @@ fn unreadable_installation(
             name: installation.path.display().to_string(),
             installation: installation.name.clone(),
             broken: fill(
-                // Translators: {name} is "system", "user" or a configured installation's name,
-                // {path} a folder, {error} the system's reason.
+                // Translators: {name} is "system", "user" or a configured installation’s name,
+                // {path} a folder, {error} the system’s reason.
                 &gettext(
                     "The Flatpak installation “{name}” cannot be read ({path}: {error}); its apps are not listed.",
                 ),
