@@ -1,109 +1,88 @@
 //! The Apps interface (`io.github.keelapp.Keel.Apps1`) and Update All on a private dbus-daemon,
-//! with the real `flatpak` command on the demo's own Flatpak installation (built offline by
-//! `demo init`), and `flatpak` itself as the independent witness.
+//! with the real `flatpak` command on a copy of the demo's Flatpak installation (built offline,
+//! `common::flatpak`) beside a demo sysroot, and `flatpak` itself as the independent witness.
 
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::Demo;
 use common::bus::*;
+use common::flatpak::{Apps, NOTES, PLATFORM, WEATHER};
 use zbus::blocking::{Connection, MessageIterator, Proxy};
 use zbus::zvariant::{OwnedObjectPath, Value};
 
-const NOTES: &str = "io.github.keelapp.demo.Notes";
-const WEATHER: &str = "io.github.keelapp.demo.Weather";
-const PAINT: &str = "io.github.keelapp.demo.Paint";
-const PLATFORM: &str = "io.github.keelapp.demo.Platform";
-
-/// The variables that make `flatpak` see the demo's installation (and nothing of the computer's).
-fn flatpak_env(demo: &Demo) -> Vec<(&'static str, PathBuf)> {
-    let root = demo.root().join("flatpak");
-    vec![
-        ("FLATPAK_USER_DIR", root.join("user")),
-        ("FLATPAK_SYSTEM_DIR", root.join("system")),
-        ("FLATPAK_CONFIG_DIR", root.join("config")),
-        ("FLATPAK_TRIGGERSDIR", root.join("triggers")),
-    ]
+/// Runs `flatpak COMMAND --user ARGS` on the test's installation, as a person in a terminal would.
+fn flatpak(apps: &Apps, args: &[&str]) -> String {
+    let mut with_user = vec![args[0], "--user"];
+    with_user.extend(&args[1..]);
+    apps.flatpak(&with_user)
 }
 
-/// Runs `flatpak COMMAND --user ARGS` on the demo's installation, as a person in a terminal
-/// would.
-fn flatpak(demo: &Demo, args: &[&str]) -> String {
-    let out = Command::new("flatpak")
-        .envs(flatpak_env(demo))
-        .env("LC_ALL", "C")
-        .arg(args[0])
-        .arg("--user")
-        .args(&args[1..])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "flatpak {args:?}: {}",
-        common::text(&out)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The refs flatpak itself lists (`ID/ARCH/BRANCH`, without the kind), sorted; `only` adds an
-/// option such as `--app`.
-fn flatpak_refs(demo: &Demo, only: &[&str]) -> Vec<String> {
-    let mut args = vec!["list", "--columns=ref"];
-    args.extend(only);
-    let mut refs: Vec<String> = flatpak(demo, &args)
-        .lines()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .collect();
+/// Keel's refs, as flatpak's witness lists them.
+fn refs(list: &[Dict]) -> Vec<String> {
+    let mut refs: Vec<String> = list.iter().map(|a| string(a, "ref")).collect();
     refs.sort();
     refs
 }
 
-/// Keel's refs of one kind (or of both, with None) in flatpak's spelling.
-fn keel_refs(list: &[Dict], kind: Option<&str>) -> Vec<String> {
-    let mut refs: Vec<String> = list
-        .iter()
-        .filter(|a| kind.is_none_or(|k| string(a, "kind") == k))
-        .map(|a| string(a, "ref").split_once('/').unwrap().1.to_owned())
-        .collect();
-    refs.sort();
-    refs
+fn witness_refs(apps: &Apps) -> Vec<String> {
+    apps.flatpak_list().into_iter().map(|row| row.0).collect()
 }
 
-/// The service on the demo's sysroot and its Flatpak installation; `home` holds ~/.var/app.
-struct Apps {
+/// The service on a demo sysroot and a Flatpak installation of its own; `home` holds ~/.var/app.
+struct Served {
     service: Service,
+    apps: Apps,
     home: tempfile::TempDir,
 }
 
-impl Apps {
+impl Served {
     fn start() -> Self {
-        Self::start_with(Demo::new(), Vec::new())
+        Self::start_with(Vec::new())
     }
 
-    fn start_with(demo: Demo, env: Vec<(String, std::ffi::OsString)>) -> Self {
+    fn start_with(mut env: Vec<(String, std::ffi::OsString)>) -> Self {
+        let apps = Apps::new();
         let home = tempfile::tempdir().unwrap();
-        let mut env = env;
         env.push(("HOME".into(), home.path().into()));
         let service = Service::launch(
-            demo,
+            Demo::new(),
             Setup {
-                options: vec!["--flatpak-installations".into(), "demo".into()],
+                options: installation_option(&apps),
                 env,
                 ..Default::default()
             },
         );
-        Self { service, home }
+        Self {
+            service,
+            apps,
+            home,
+        }
     }
 
     fn demo(&self) -> &Demo {
         &self.service.demo
     }
+}
+
+/// `--flatpak-installations DIR`: the test's own installation.
+fn installation_option(apps: &Apps) -> Vec<String> {
+    vec![
+        "--flatpak-installations".into(),
+        apps.user_dir().display().to_string(),
+    ]
+}
+
+/// A new version of Notes on the installation's remote.
+fn publish_app(apps: &Apps) {
+    keel_backend::demo::apps::publish(apps.dir.path())
+        .unwrap()
+        .expect("the remote has Notes");
 }
 
 fn apps_proxy<'a>(service: &Service, conn: &'a Connection) -> Proxy<'a> {
@@ -198,18 +177,14 @@ fn publish(demo: &Demo) {
 
 #[test]
 fn list_shows_what_flatpak_has_installed() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
     let listed = list(&proxy);
     assert_eq!(
-        keel_refs(&listed, None),
-        flatpak_refs(apps.demo(), &[]),
+        refs(&listed),
+        witness_refs(&served.apps),
         "Keel and `flatpak list` disagree"
-    );
-    assert_eq!(
-        keel_refs(&listed, Some("app")),
-        flatpak_refs(apps.demo(), &["--app"])
     );
     let notes = entry(&listed, NOTES).expect("Notes is listed");
     assert_eq!(string(notes, "kind"), "app");
@@ -236,17 +211,17 @@ fn list_shows_what_flatpak_has_installed() {
 
 #[test]
 fn check_finds_a_published_update_and_update_installs_it() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let backend = apps.service.proxy(&conn);
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let backend = served.service.proxy(&conn);
     let announced = Announcements::subscribe(&conn);
     let before = list(&proxy);
     let notes = entry(&before, NOTES).unwrap().clone();
     assert_eq!(string(&notes, "update-commit"), "", "nothing published yet");
-    publish(apps.demo());
+    publish_app(&served.apps);
 
-    let (success, name, message) = run(&apps.service, &proxy, "CheckApps", &());
+    let (success, name, message) = run(&served.service, &proxy, "CheckApps", &());
     assert!(success, "{name}: {message}");
     announced.expect("a check");
     let checked = list(&proxy);
@@ -257,7 +232,7 @@ fn check_finds_a_published_update_and_update_installs_it() {
 
     announced.drain();
     let key = string(&notes, "key");
-    let (success, name, message) = run(&apps.service, &proxy, "UpdateApps", &(vec![key],));
+    let (success, name, message) = run(&served.service, &proxy, "UpdateApps", &(vec![key],));
     assert!(success, "{name}: {message}");
     announced.expect("an update");
     let after = list(&proxy);
@@ -271,7 +246,7 @@ fn check_finds_a_published_update_and_update_installs_it() {
         "only what was named changes"
     );
     // flatpak agrees, and the history tells it.
-    let info = flatpak(apps.demo(), &["info", "--show-commit", NOTES]);
+    let info = flatpak(&served.apps, &["info", "--show-commit", NOTES]);
     assert_eq!(info.trim(), waiting);
     let last = history(&backend).pop().expect("a history entry");
     assert_eq!(string(&last, "operation"), "apps-update");
@@ -281,20 +256,23 @@ fn check_finds_a_published_update_and_update_installs_it() {
 
 #[test]
 fn update_without_keys_updates_everything_waiting() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    publish(apps.demo());
-    let (success, name, message) = run(&apps.service, &proxy, "CheckApps", &());
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    publish_app(&served.apps);
+    let (success, name, message) = run(&served.service, &proxy, "CheckApps", &());
     assert!(success, "{name}: {message}");
     let waiting: Vec<String> = list(&proxy)
         .iter()
         .filter(|a| !string(a, "update-commit").is_empty())
         .map(|a| string(a, "id"))
         .collect();
-    assert!(waiting.len() >= 2, "Notes and Sketch wait: {waiting:?}");
+    assert!(
+        waiting.iter().any(|id| id == NOTES),
+        "Notes waits: {waiting:?}"
+    );
     let empty: Vec<String> = Vec::new();
-    let (success, name, message) = run(&apps.service, &proxy, "UpdateApps", &(empty,));
+    let (success, name, message) = run(&served.service, &proxy, "UpdateApps", &(empty,));
     assert!(success, "{name}: {message}");
     let still: Vec<String> = list(&proxy)
         .iter()
@@ -302,23 +280,23 @@ fn update_without_keys_updates_everything_waiting() {
         .map(|a| string(a, "ref"))
         .collect();
     assert!(still.is_empty(), "still waiting: {still:?}");
-    let updates = flatpak(apps.demo(), &["remote-ls", "--updates", "--columns=ref"]);
+    let updates = flatpak(&served.apps, &["remote-ls", "--updates", "--columns=ref"]);
     assert_eq!(updates.trim(), "", "flatpak knows no update either");
 }
 
 #[test]
 fn uninstall_keeps_data_unless_asked() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let data = |id: &str| apps.home.path().join(".var/app").join(id);
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let data = |id: &str| served.home.path().join(".var/app").join(id);
     for id in [NOTES, WEATHER] {
         std::fs::create_dir_all(data(id).join("data")).unwrap();
         std::fs::write(data(id).join("data/notes.txt"), "keep me").unwrap();
     }
     let listed = list(&proxy);
     let (success, name, message) = run(
-        &apps.service,
+        &served.service,
         &proxy,
         "UninstallApps",
         &(vec![key_of(&listed, WEATHER)], no_options()),
@@ -326,15 +304,15 @@ fn uninstall_keeps_data_unless_asked() {
     assert!(success, "{name}: {message}");
     assert!(entry(&list(&proxy), WEATHER).is_none());
     assert!(
-        !flatpak_refs(apps.demo(), &[])
+        !witness_refs(&served.apps)
             .iter()
-            .any(|r| r.starts_with(WEATHER))
+            .any(|r| r.contains(WEATHER))
     );
     assert!(data(WEATHER).join("data/notes.txt").is_file(), "data kept");
 
     let delete: HashMap<String, Value> = [("delete-data".to_owned(), Value::from(true))].into();
     let (success, name, message) = run(
-        &apps.service,
+        &served.service,
         &proxy,
         "UninstallApps",
         &(vec![key_of(&listed, NOTES)], delete),
@@ -346,9 +324,9 @@ fn uninstall_keeps_data_unless_asked() {
 
 #[test]
 fn requests_that_cannot_succeed_start_nothing() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
     let refused = |method: &str, result: zbus::Result<OwnedObjectPath>| {
         let Err(zbus::Error::MethodError(name, Some(message), _)) = result else {
             panic!("{method} should be refused: {result:?}")
@@ -377,7 +355,7 @@ fn requests_that_cannot_succeed_start_nothing() {
         proxy.call("UninstallApps", &(vec![notes], odd)),
     );
     assert!(name.ends_with(".InvalidArgument"), "{name}");
-    let active: OwnedObjectPath = apps
+    let active: OwnedObjectPath = served
         .service
         .proxy(&conn)
         .get_property("ActiveTransaction")
@@ -387,10 +365,55 @@ fn requests_that_cannot_succeed_start_nothing() {
 }
 
 #[test]
+fn keys_that_name_nothing_change_nothing() {
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let notes = key_of(&list(&proxy), NOTES);
+    let before = served.apps.flatpak_list();
+    let junk = [
+        String::new(),
+        "user:".into(),
+        format!("system:{}", notes.trim_start_matches("user:")),
+        format!("{notes} "),
+        notes.trim_start_matches("user:").to_owned(),
+        "user:app/../../../etc/passwd".into(),
+        "user:app/io.github.keelapp.demo.Notes;rm -rf ~/x86_64/stable".into(),
+        "--delete-data".into(),
+        "🙂".into(),
+        "x".repeat(5000),
+    ];
+    for key in &junk {
+        for method in ["UpdateApps", "UninstallApps"] {
+            let keys = vec![key.clone(), notes.clone()];
+            let result: zbus::Result<OwnedObjectPath> = if method == "UpdateApps" {
+                proxy.call(method, &(keys,))
+            } else {
+                proxy.call(method, &(keys, no_options()))
+            };
+            let Err(zbus::Error::MethodError(name, _, _)) = &result else {
+                panic!("{method}({key:?}) was not refused: {result:?}")
+            };
+            assert!(
+                name.as_str().ends_with(".NotFound"),
+                "{method}({key:?}): {name}"
+            );
+        }
+    }
+    let active: OwnedObjectPath = served
+        .service
+        .proxy(&conn)
+        .get_property("ActiveTransaction")
+        .unwrap();
+    assert_eq!(active.as_str(), "/");
+    assert_eq!(served.apps.flatpak_list(), before);
+}
+
+#[test]
 fn remove_unused_removes_only_unused_runtimes() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
     let before = list(&proxy);
     let unused: Vec<String> = before
         .iter()
@@ -398,7 +421,7 @@ fn remove_unused_removes_only_unused_runtimes() {
         .map(|a| string(a, "ref"))
         .collect();
     assert!(!unused.is_empty());
-    let (success, name, message) = run(&apps.service, &proxy, "RemoveUnusedApps", &());
+    let (success, name, message) = run(&served.service, &proxy, "RemoveUnusedApps", &());
     assert!(success, "{name}: {message}");
     let after: Vec<String> = list(&proxy).iter().map(|a| string(a, "ref")).collect();
     let expected: Vec<String> = before
@@ -408,7 +431,7 @@ fn remove_unused_removes_only_unused_runtimes() {
         .collect();
     assert_eq!(after, expected);
     assert_eq!(
-        history(&apps.service.proxy(&conn))
+        history(&served.service.proxy(&conn))
             .pop()
             .map(|e| string(&e, "operation")),
         Some("apps-remove-unused".to_owned())
@@ -417,21 +440,36 @@ fn remove_unused_removes_only_unused_runtimes() {
 
 #[test]
 fn changes_made_with_flatpak_are_announced() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    assert!(entry(&list(&proxy), PAINT).is_none());
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let weather = string(entry(&list(&proxy), WEATHER).unwrap(), "ref");
     let announced = Announcements::subscribe(&conn);
     flatpak(
-        apps.demo(),
-        &["install", "-y", "--noninteractive", "keel-demo", PAINT],
+        &served.apps,
+        &["uninstall", "-y", "--noninteractive", &weather],
+    );
+    announced.expect("`flatpak uninstall` in a terminal");
+    assert!(entry(&list(&proxy), WEATHER).is_none());
+    announced.drain();
+    flatpak(
+        &served.apps,
+        &["install", "-y", "--noninteractive", "keel-demo", &weather],
     );
     announced.expect("`flatpak install` in a terminal");
-    assert!(entry(&list(&proxy), PAINT).is_some());
+    assert!(entry(&list(&proxy), WEATHER).is_some());
+    // A download without a deploy moves only the remote refs: an update that now waits.
+    publish_app(&served.apps);
     announced.drain();
-    flatpak(apps.demo(), &["uninstall", "-y", "--noninteractive", PAINT]);
-    announced.expect("`flatpak uninstall` in a terminal");
-    assert!(entry(&list(&proxy), PAINT).is_none());
+    flatpak(
+        &served.apps,
+        &["update", "--no-deploy", "-y", "--noninteractive", NOTES],
+    );
+    announced.expect("`flatpak update --no-deploy` in a terminal");
+    assert_ne!(
+        string(entry(&list(&proxy), NOTES).unwrap(), "update-commit"),
+        ""
+    );
 }
 
 /// A `flatpak` that waits before it runs the real one, so an apps transaction lasts.
@@ -462,10 +500,10 @@ fn slow_flatpak(dir: &Path) -> std::ffi::OsString {
 fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     let wrapper = tempfile::tempdir().unwrap();
     let env = vec![("PATH".to_owned(), slow_flatpak(wrapper.path()))];
-    let apps = Apps::start_with(Demo::new(), env);
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let backend = apps.service.proxy(&conn);
+    let served = Served::start_with(env);
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let backend = served.service.proxy(&conn);
     let check: OwnedObjectPath = proxy.call("CheckApps", &()).unwrap();
     // The same request joins; a change to the system waits its turn.
     let again: OwnedObjectPath = proxy.call("CheckApps", &()).unwrap();
@@ -482,7 +520,7 @@ fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     // Reads answer meanwhile.
     status(&backend);
     assert!(entry(&list(&proxy), NOTES).is_some());
-    let (success, name, message) = wait_finished(&apps.service.transaction(&conn, &check));
+    let (success, name, message) = wait_finished(&served.service.transaction(&conn, &check));
     assert!(success, "{name}: {message}");
 
     // And the other way round: an update of the system holds off the apps.
@@ -495,48 +533,80 @@ fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     };
     assert!(name.as_str().ends_with(".Busy"), "{name}");
     assert!(message.contains("system and its apps"), "{message}");
-    wait_finished(&apps.service.transaction(&conn, &update));
+    wait_finished(&served.service.transaction(&conn, &update));
+}
+
+#[test]
+fn a_cancelled_update_of_apps_changes_nothing() {
+    let wrapper = tempfile::tempdir().unwrap();
+    let env = vec![("PATH".to_owned(), slow_flatpak(wrapper.path()))];
+    let served = Served::start_with(env);
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    publish_app(&served.apps);
+    let before = served.apps.flatpak_list();
+    let notes = key_of(&list(&proxy), NOTES);
+    let path: OwnedObjectPath = proxy.call("UpdateApps", &(vec![notes],)).unwrap();
+    let tx = served.service.transaction(&conn, &path);
+    let _: () = tx.call("Cancel", &()).unwrap();
+    let (success, name, message) = wait_finished(&tx);
+    assert!(
+        !success && name.ends_with(".Cancelled"),
+        "{name}: {message}"
+    );
+    assert_eq!(served.apps.flatpak_list(), before, "nothing changed");
+    let active: OwnedObjectPath = served
+        .service
+        .proxy(&conn)
+        .get_property("ActiveTransaction")
+        .unwrap();
+    assert_eq!(active.as_str(), "/", "the service is free again");
 }
 
 #[test]
 fn without_flatpak_the_apps_say_so_and_the_system_still_works() {
     let empty = tempfile::tempdir().unwrap();
     let env = vec![("PATH".to_owned(), empty.path().as_os_str().to_owned())];
-    let apps = Apps::start_with(Demo::new(), env);
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let backend = apps.service.proxy(&conn);
-    let (success, name, message) = run(&apps.service, &proxy, "CheckApps", &());
+    let served = Served::start_with(env);
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let backend = served.service.proxy(&conn);
+    let (success, name, message) = run(&served.service, &proxy, "CheckApps", &());
     assert!(!success);
     assert!(name.ends_with(".Failed"), "{name}");
     assert!(message.contains("Flatpak is not installed"), "{message}");
     // Listing reads the disk, and the system's side is untouched.
     assert!(entry(&list(&proxy), NOTES).is_some());
-    let (success, name, message) = run(&apps.service, &backend, "Check", &());
+    let (success, name, message) = run(&served.service, &backend, "Check", &());
     assert!(success, "{name}: {message}");
 }
 
 #[test]
 fn update_all_updates_the_apps_when_the_system_cannot_be() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let backend = apps.service.proxy(&conn);
-    publish(apps.demo());
-    apps.demo().set_remote_url("http://127.0.0.1:9");
-    let before = apps.demo().fingerprint();
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let backend = served.service.proxy(&conn);
+    publish(served.demo());
+    publish_app(&served.apps);
+    served.demo().set_remote_url("http://127.0.0.1:9");
+    let before = served.demo().fingerprint();
     let signals = transaction_signals(&conn);
-    let (success, name, message) = run(&apps.service, &backend, "UpdateAll", &());
+    let (success, name, message) = run(&served.service, &backend, "UpdateAll", &());
     assert!(!success, "the system part failed: {message}");
     assert!(name.ends_with(".Failed"), "{name}");
     assert!(message.contains("The system was not updated"), "{message}");
-    assert_eq!(apps.demo().fingerprint(), before, "the system is unchanged");
+    assert_eq!(
+        served.demo().fingerprint(),
+        before,
+        "the system is unchanged"
+    );
     let listed = list(&proxy);
     let notes = entry(&listed, NOTES).unwrap();
     assert_eq!(string(notes, "update-commit"), "", "Notes was updated");
     assert_eq!(
         string(notes, "commit"),
-        flatpak(apps.demo(), &["info", "--show-commit", NOTES]).trim()
+        flatpak(&served.apps, &["info", "--show-commit", NOTES]).trim()
     );
     let fractions: Vec<f64> = signals
         .take_while(|m| {
@@ -564,13 +634,14 @@ fn update_all_updates_the_apps_when_the_system_cannot_be() {
 
 #[test]
 fn update_all_updates_the_system_then_the_apps() {
-    let apps = Apps::start();
-    let conn = apps.service.connect();
-    let proxy = apps_proxy(&apps.service, &conn);
-    let backend = apps.service.proxy(&conn);
-    publish(apps.demo());
+    let served = Served::start();
+    let conn = served.service.connect();
+    let proxy = apps_proxy(&served.service, &conn);
+    let backend = served.service.proxy(&conn);
+    publish(served.demo());
+    publish_app(&served.apps);
     let announced = Announcements::subscribe(&conn);
-    let (success, name, message) = run(&apps.service, &backend, "UpdateAll", &());
+    let (success, name, message) = run(&served.service, &backend, "UpdateAll", &());
     assert!(success, "{name}: {message}");
     announced.expect("Update All");
     let status = status(&backend);
@@ -578,7 +649,7 @@ fn update_all_updates_the_system_then_the_apps() {
         status.contains_key("pending-update"),
         "the system's update waits for a restart"
     );
-    apps.demo().assert_agrees_with_ostree();
+    served.demo().assert_agrees_with_ostree();
     assert!(
         list(&proxy)
             .iter()
@@ -589,69 +660,72 @@ fn update_all_updates_the_system_then_the_apps() {
 
 // ---- the command line -------------------------------------------------------------------------
 
-fn cli(demo: &Demo, args: &[&str]) -> std::process::Output {
-    demo.command(&["--flatpak-installations", "demo"])
+fn cli(demo: &Demo, apps: &Apps, args: &[&str]) -> std::process::Output {
+    demo.command(&[])
+        .args(installation_option(apps))
         .args(args)
         .output()
         .unwrap()
 }
 
-fn cli_ok(demo: &Demo, args: &[&str]) -> String {
-    common::succeeded(args, cli(demo, args))
+fn cli_ok(demo: &Demo, apps: &Apps, args: &[&str]) -> String {
+    common::succeeded(args, cli(demo, apps, args))
+}
+
+fn cli_fails(demo: &Demo, apps: &Apps, args: &[&str], code: i32) -> String {
+    common::failed(args, cli(demo, apps, args), code)
+}
+
+fn cli_list(demo: &Demo, apps: &Apps) -> Vec<keel_backend::apps::App> {
+    serde_json::from_str(&cli_ok(demo, apps, &["apps", "list", "--json"])).unwrap()
 }
 
 #[test]
 fn the_command_line_lists_updates_and_uninstalls() {
     let demo = Demo::new();
-    let listed: Vec<keel_backend::apps::App> =
-        serde_json::from_str(&cli_ok(&demo, &["apps", "list", "--json"])).unwrap();
-    assert!(listed.iter().any(|a| a.id == NOTES));
-    let text = cli_ok(&demo, &["apps", "list"]);
+    let apps = Apps::new();
+    let listed = cli_list(&demo, &apps);
+    let mut keel: Vec<String> = listed.iter().map(|a| a.reference.clone()).collect();
+    keel.sort();
+    assert_eq!(keel, witness_refs(&apps));
+    let text = cli_ok(&demo, &apps, &["apps", "list"]);
     assert!(
         text.contains("Notes") && text.contains("Runtimes:"),
         "{text}"
     );
 
-    publish(&demo);
-    let checked = cli_ok(&demo, &["apps", "check"]);
+    publish_app(&apps);
+    let checked = cli_ok(&demo, &apps, &["apps", "check"]);
     assert!(checked.contains("Notes"), "{checked}");
     // An app id names one entry; a runtime id with two branches does not.
-    cli_ok(&demo, &["apps", "update", NOTES]);
-    let after: Vec<keel_backend::apps::App> =
-        serde_json::from_str(&cli_ok(&demo, &["apps", "list", "--json"])).unwrap();
-    assert!(!after.iter().find(|a| a.id == NOTES).unwrap().has_update());
-    let err = common::failed(
-        &["apps", "update", PLATFORM],
-        cli(&demo, &["apps", "update", PLATFORM]),
-        2,
+    cli_ok(&demo, &apps, &["apps", "update", NOTES]);
+    let notes = cli_list(&demo, &apps)
+        .into_iter()
+        .find(|a| a.id == NOTES)
+        .unwrap();
+    assert!(!notes.has_update());
+    assert_eq!(
+        notes.commit,
+        flatpak(&apps, &["info", "--show-commit", NOTES]).trim()
     );
-    assert!(
-        err.matches(&format!("user:runtime/{PLATFORM}/")).count() == 2,
+    let err = cli_fails(&demo, &apps, &["apps", "update", PLATFORM], 2);
+    assert_eq!(
+        err.matches(&format!("user:runtime/{PLATFORM}/")).count(),
+        2,
         "{err}"
     );
-    let err = common::failed(
-        &["apps", "uninstall", "org.nope"],
-        cli(&demo, &["apps", "uninstall", "org.nope"]),
-        3,
-    );
+    let err = cli_fails(&demo, &apps, &["apps", "uninstall", "org.nope"], 3);
     assert!(err.contains("org.nope"), "{err}");
-    cli_ok(&demo, &["apps", "uninstall", WEATHER]);
-    cli_ok(&demo, &["apps", "remove-unused"]);
-    let left: Vec<String> = serde_json::from_str::<Vec<keel_backend::apps::App>>(&cli_ok(
-        &demo,
-        &["apps", "list", "--json"],
-    ))
-    .unwrap()
-    .into_iter()
-    .map(|a| a.reference)
-    .collect();
+    cli_ok(&demo, &apps, &["apps", "uninstall", WEATHER]);
+    cli_ok(&demo, &apps, &["apps", "remove-unused"]);
+    let left: Vec<String> = witness_refs(&apps);
     assert!(
         !left
             .iter()
-            .any(|r| r.contains(WEATHER) || r.ends_with("/0")),
+            .any(|r| r.contains(WEATHER) || (r.contains(PLATFORM) && r.ends_with("/0"))),
         "{left:?}"
     );
-    let history = cli_ok(&demo, &["history"]);
+    let history = demo.ok(&["history"]);
     for op in ["apps-update", "apps-uninstall", "apps-remove-unused"] {
         assert!(history.contains(op), "{op} missing from:\n{history}");
     }
@@ -660,16 +734,25 @@ fn the_command_line_lists_updates_and_uninstalls() {
 #[test]
 fn the_command_line_updates_all() {
     let demo = Demo::new();
+    let apps = Apps::new();
     publish(&demo);
-    let out = cli_ok(&demo, &["update-all"]);
+    publish_app(&apps);
+    let out = cli_ok(&demo, &apps, &["update-all"]);
     assert!(out.contains("boots after a restart"), "{out}");
-    let history = cli_ok(&demo, &["history"]);
+    assert!(
+        !cli_list(&demo, &apps)
+            .into_iter()
+            .find(|a| a.id == NOTES)
+            .unwrap()
+            .has_update()
+    );
+    let history = demo.ok(&["history"]);
     assert!(
         history.lines().last().unwrap().contains("update-all"),
         "{history}"
     );
     // A sysroot with no installation named has no apps, and says so when asked to change them.
-    let bare = demo.command(&["apps", "check"]).output().unwrap();
-    let err = common::failed(&["apps", "check"], bare, 3);
+    let err = demo.fails(&["apps", "check"], 3);
     assert!(err.contains("no Flatpak installation"), "{err}");
+    assert_eq!(demo.ok(&["apps", "list", "--json"]).trim(), "[]");
 }
