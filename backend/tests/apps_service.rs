@@ -37,6 +37,7 @@ fn witness_refs(apps: &Apps) -> Vec<String> {
 /// The service on a demo sysroot and a Flatpak installation of its own; `home` holds ~/.var/app.
 struct Served {
     service: Service,
+    conn: Connection,
     apps: Apps,
     home: tempfile::TempDir,
 }
@@ -59,6 +60,7 @@ impl Served {
             },
         );
         Self {
+            conn: service.connect(),
             service,
             apps,
             home,
@@ -67,6 +69,21 @@ impl Served {
 
     fn demo(&self) -> &Demo {
         &self.service.demo
+    }
+
+    /// `io.github.keelapp.Keel.Apps1`.
+    fn apps_proxy(&self) -> Proxy<'_> {
+        apps_proxy(&self.service, &self.conn)
+    }
+
+    /// `io.github.keelapp.Keel.Backend1`.
+    fn backend(&self) -> Proxy<'_> {
+        self.service.proxy(&self.conn)
+    }
+
+    fn active(&self) -> String {
+        let active: OwnedObjectPath = self.backend().get_property("ActiveTransaction").unwrap();
+        active.to_string()
     }
 }
 
@@ -96,7 +113,7 @@ fn list(apps: &Proxy) -> Vec<Dict> {
 /// The entry of an app id (in the one installation the demo has; the newest branch of a
 /// runtime when it has several).
 fn entry<'d>(list: &'d [Dict], id: &str) -> Option<&'d Dict> {
-    list.iter().filter(|a| string(a, "id") == id).last()
+    list.iter().rfind(|a| string(a, "id") == id)
 }
 
 fn key_of(list: &[Dict], id: &str) -> String {
@@ -162,8 +179,13 @@ fn no_options() -> HashMap<String, Value<'static>> {
     HashMap::new()
 }
 
-fn history(backend: &Proxy) -> Vec<Dict> {
-    backend.call("GetHistory", &()).unwrap()
+/// The history's last entry is this operation, ended so, with the sentence Finished carried.
+fn assert_recorded(backend: &Proxy, operation: &str, success: bool, message: &str) {
+    let entries: Vec<Dict> = backend.call("GetHistory", &()).unwrap();
+    let last = entries.last().expect("a history entry");
+    assert_eq!(string(last, "operation"), operation);
+    assert_eq!(get::<bool>(last, "success"), success);
+    assert_eq!(string(last, "message"), message);
 }
 
 fn publish(demo: &Demo) {
@@ -178,8 +200,7 @@ fn publish(demo: &Demo) {
 #[test]
 fn list_shows_what_flatpak_has_installed() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let listed = list(&proxy);
     assert_eq!(
         refs(&listed),
@@ -212,10 +233,9 @@ fn list_shows_what_flatpak_has_installed() {
 #[test]
 fn check_finds_a_published_update_and_update_installs_it() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
-    let backend = served.service.proxy(&conn);
-    let announced = Announcements::subscribe(&conn);
+    let proxy = served.apps_proxy();
+    let backend = served.backend();
+    let announced = Announcements::subscribe(&served.conn);
     let before = list(&proxy);
     let notes = entry(&before, NOTES).unwrap().clone();
     assert_eq!(string(&notes, "update-commit"), "", "nothing published yet");
@@ -248,17 +268,13 @@ fn check_finds_a_published_update_and_update_installs_it() {
     // flatpak agrees, and the history tells it.
     let info = flatpak(&served.apps, &["info", "--show-commit", NOTES]);
     assert_eq!(info.trim(), waiting);
-    let last = history(&backend).pop().expect("a history entry");
-    assert_eq!(string(&last, "operation"), "apps-update");
-    assert!(get::<bool>(&last, "success"));
-    assert_eq!(string(&last, "message"), message);
+    assert_recorded(&backend, "apps-update", true, &message);
 }
 
 #[test]
 fn update_without_keys_updates_everything_waiting() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     publish_app(&served.apps);
     let (success, name, message) = run(&served.service, &proxy, "CheckApps", &());
     assert!(success, "{name}: {message}");
@@ -287,8 +303,7 @@ fn update_without_keys_updates_everything_waiting() {
 #[test]
 fn uninstall_keeps_data_unless_asked() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let data = |id: &str| served.home.path().join(".var/app").join(id);
     for id in [NOTES, WEATHER] {
         std::fs::create_dir_all(data(id).join("data")).unwrap();
@@ -325,8 +340,7 @@ fn uninstall_keeps_data_unless_asked() {
 #[test]
 fn requests_that_cannot_succeed_start_nothing() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let refused = |method: &str, result: zbus::Result<OwnedObjectPath>| {
         let Err(zbus::Error::MethodError(name, Some(message), _)) = result else {
             panic!("{method} should be refused: {result:?}")
@@ -355,20 +369,14 @@ fn requests_that_cannot_succeed_start_nothing() {
         proxy.call("UninstallApps", &(vec![notes], odd)),
     );
     assert!(name.ends_with(".InvalidArgument"), "{name}");
-    let active: OwnedObjectPath = served
-        .service
-        .proxy(&conn)
-        .get_property("ActiveTransaction")
-        .unwrap();
-    assert_eq!(active.as_str(), "/");
+    assert_eq!(served.active(), "/");
     assert!(entry(&list(&proxy), NOTES).is_some());
 }
 
 #[test]
 fn keys_that_name_nothing_change_nothing() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let notes = key_of(&list(&proxy), NOTES);
     let before = served.apps.flatpak_list();
     let junk = [
@@ -400,20 +408,14 @@ fn keys_that_name_nothing_change_nothing() {
             );
         }
     }
-    let active: OwnedObjectPath = served
-        .service
-        .proxy(&conn)
-        .get_property("ActiveTransaction")
-        .unwrap();
-    assert_eq!(active.as_str(), "/");
+    assert_eq!(served.active(), "/");
     assert_eq!(served.apps.flatpak_list(), before);
 }
 
 #[test]
 fn remove_unused_removes_only_unused_runtimes() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let before = list(&proxy);
     let unused: Vec<String> = before
         .iter()
@@ -430,21 +432,15 @@ fn remove_unused_removes_only_unused_runtimes() {
         .filter(|r| !unused.contains(r))
         .collect();
     assert_eq!(after, expected);
-    assert_eq!(
-        history(&served.service.proxy(&conn))
-            .pop()
-            .map(|e| string(&e, "operation")),
-        Some("apps-remove-unused".to_owned())
-    );
+    assert_recorded(&served.backend(), "apps-remove-unused", true, &message);
 }
 
 #[test]
 fn changes_made_with_flatpak_are_announced() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     let weather = string(entry(&list(&proxy), WEATHER).unwrap(), "ref");
-    let announced = Announcements::subscribe(&conn);
+    let announced = Announcements::subscribe(&served.conn);
     flatpak(
         &served.apps,
         &["uninstall", "-y", "--noninteractive", &weather],
@@ -501,9 +497,8 @@ fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     let wrapper = tempfile::tempdir().unwrap();
     let env = vec![("PATH".to_owned(), slow_flatpak(wrapper.path()))];
     let served = Served::start_with(env);
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
-    let backend = served.service.proxy(&conn);
+    let proxy = served.apps_proxy();
+    let backend = served.backend();
     let check: OwnedObjectPath = proxy.call("CheckApps", &()).unwrap();
     // The same request joins; a change to the system waits its turn.
     let again: OwnedObjectPath = proxy.call("CheckApps", &()).unwrap();
@@ -520,7 +515,7 @@ fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     // Reads answer meanwhile.
     status(&backend);
     assert!(entry(&list(&proxy), NOTES).is_some());
-    let (success, name, message) = wait_finished(&served.service.transaction(&conn, &check));
+    let (success, name, message) = wait_finished(&served.service.transaction(&served.conn, &check));
     assert!(success, "{name}: {message}");
 
     // And the other way round: an update of the system holds off the apps.
@@ -533,7 +528,7 @@ fn one_transaction_at_a_time_across_the_system_and_the_apps() {
     };
     assert!(name.as_str().ends_with(".Busy"), "{name}");
     assert!(message.contains("system and its apps"), "{message}");
-    wait_finished(&served.service.transaction(&conn, &update));
+    wait_finished(&served.service.transaction(&served.conn, &update));
 }
 
 #[test]
@@ -541,13 +536,12 @@ fn a_cancelled_update_of_apps_changes_nothing() {
     let wrapper = tempfile::tempdir().unwrap();
     let env = vec![("PATH".to_owned(), slow_flatpak(wrapper.path()))];
     let served = Served::start_with(env);
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
+    let proxy = served.apps_proxy();
     publish_app(&served.apps);
     let before = served.apps.flatpak_list();
     let notes = key_of(&list(&proxy), NOTES);
     let path: OwnedObjectPath = proxy.call("UpdateApps", &(vec![notes],)).unwrap();
-    let tx = served.service.transaction(&conn, &path);
+    let tx = served.service.transaction(&served.conn, &path);
     let _: () = tx.call("Cancel", &()).unwrap();
     let (success, name, message) = wait_finished(&tx);
     assert!(
@@ -555,12 +549,7 @@ fn a_cancelled_update_of_apps_changes_nothing() {
         "{name}: {message}"
     );
     assert_eq!(served.apps.flatpak_list(), before, "nothing changed");
-    let active: OwnedObjectPath = served
-        .service
-        .proxy(&conn)
-        .get_property("ActiveTransaction")
-        .unwrap();
-    assert_eq!(active.as_str(), "/", "the service is free again");
+    assert_eq!(served.active(), "/", "the service is free again");
 }
 
 #[test]
@@ -568,9 +557,8 @@ fn without_flatpak_the_apps_say_so_and_the_system_still_works() {
     let empty = tempfile::tempdir().unwrap();
     let env = vec![("PATH".to_owned(), empty.path().as_os_str().to_owned())];
     let served = Served::start_with(env);
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
-    let backend = served.service.proxy(&conn);
+    let proxy = served.apps_proxy();
+    let backend = served.backend();
     let (success, name, message) = run(&served.service, &proxy, "CheckApps", &());
     assert!(!success);
     assert!(name.ends_with(".Failed"), "{name}");
@@ -584,14 +572,13 @@ fn without_flatpak_the_apps_say_so_and_the_system_still_works() {
 #[test]
 fn update_all_updates_the_apps_when_the_system_cannot_be() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
-    let backend = served.service.proxy(&conn);
+    let proxy = served.apps_proxy();
+    let backend = served.backend();
     publish(served.demo());
     publish_app(&served.apps);
     served.demo().set_remote_url("http://127.0.0.1:9");
     let before = served.demo().fingerprint();
-    let signals = transaction_signals(&conn);
+    let signals = transaction_signals(&served.conn);
     let (success, name, message) = run(&served.service, &backend, "UpdateAll", &());
     assert!(!success, "the system part failed: {message}");
     assert!(name.ends_with(".Failed"), "{name}");
@@ -626,21 +613,17 @@ fn update_all_updates_the_apps_when_the_system_cannot_be() {
         fractions.iter().any(|&f| f > 0.6),
         "the apps' part: {fractions:?}"
     );
-    let last = history(&backend).pop().unwrap();
-    assert_eq!(string(&last, "operation"), "update-all");
-    assert!(!get::<bool>(&last, "success"));
-    assert_eq!(string(&last, "message"), message);
+    assert_recorded(&backend, "update-all", false, &message);
 }
 
 #[test]
 fn update_all_updates_the_system_then_the_apps() {
     let served = Served::start();
-    let conn = served.service.connect();
-    let proxy = apps_proxy(&served.service, &conn);
-    let backend = served.service.proxy(&conn);
+    let proxy = served.apps_proxy();
+    let backend = served.backend();
     publish(served.demo());
     publish_app(&served.apps);
-    let announced = Announcements::subscribe(&conn);
+    let announced = Announcements::subscribe(&served.conn);
     let (success, name, message) = run(&served.service, &backend, "UpdateAll", &());
     assert!(success, "{name}: {message}");
     announced.expect("Update All");
