@@ -5,6 +5,7 @@
 
 pub mod bus;
 pub mod flatpak;
+pub mod served;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
