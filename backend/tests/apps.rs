@@ -203,6 +203,22 @@ fn check_update_uninstall_and_remove_unused() {
 }
 
 #[test]
+fn a_check_that_cannot_reach_the_remote_says_so() {
+    let apps = Apps::new();
+    demo::apps::publish(apps.dir.path()).unwrap();
+    std::fs::rename(apps.repo(), apps.dir.path().join("gone")).unwrap();
+    let flatpak = Flatpak::new(apps.installations.clone());
+    let said = flatpak.check(&recorded().1, &Cancel::default()).unwrap();
+    assert!(
+        said.starts_with(
+            "All apps are up to date. Some remotes could not be asked, so there may be more: "
+        ),
+        "{said}"
+    );
+    assert!(apps.list().iter().all(|a| a.update_commit.is_empty()));
+}
+
+#[test]
 fn update_with_no_keys_updates_everything_without_a_check_first() {
     let apps = Apps::new();
     demo::apps::publish(apps.dir.path()).unwrap();
