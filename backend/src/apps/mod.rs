@@ -645,3 +645,69 @@ pub fn flatpak_missing() -> Error {
 pub fn in_sandbox() -> bool {
     Path::new("/.flatpak-info").exists()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_installations_are_read_as_flatpak_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("10-extra.conf"),
+            "[Installation \"sdcard\"]\nPath=/media/sd/flatpak\nDisplayName=SD card\n\n\
+             [Installation unquoted]\nPath=/nope\n\n[Installation \"nopath\"]\nDisplayName=x\n\n\
+             [Installation \"two\"]\nPath=/srv/flatpak\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("20-broken.conf"), "not a keyfile [[[").unwrap();
+        std::fs::write(d.join("readme.txt"), "[Installation \"txt\"]\nPath=/txt\n").unwrap();
+        let found: Vec<(String, PathBuf)> = configured(d)
+            .into_iter()
+            .map(|i| (i.name, i.path))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("sdcard".to_owned(), PathBuf::from("/media/sd/flatpak")),
+                ("two".to_owned(), PathBuf::from("/srv/flatpak")),
+            ]
+        );
+        assert!(configured(&d.join("missing")).is_empty());
+
+        // "system", "user" and "default" are flatpak's own names and stay theirs.
+        std::fs::create_dir_all(d.join("config/installations.d")).unwrap();
+        std::fs::write(
+            d.join("config/installations.d/x.conf"),
+            "[Installation \"user\"]\nPath=/evil\n[Installation \"default\"]\nPath=/evil\n",
+        )
+        .unwrap();
+        let installations = Installations::at(
+            Some(&d.join("sys")),
+            &d.join("usr"),
+            Some(&d.join("config")),
+        );
+        let list: Vec<(String, PathBuf)> = installations
+            .list()
+            .into_iter()
+            .map(|i| (i.name, i.path))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                ("system".to_owned(), d.join("sys")),
+                ("user".to_owned(), d.join("usr"))
+            ]
+        );
+        assert_eq!(
+            installations.find("user").unwrap().scope_argument(),
+            "--user"
+        );
+        let extra = Installation {
+            name: "sdcard".into(),
+            path: "/x".into(),
+        };
+        assert_eq!(extra.scope_argument(), "--installation=sdcard");
+    }
+}
