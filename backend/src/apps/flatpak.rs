@@ -64,7 +64,7 @@ impl Flatpak {
             })
             .collect();
         // Translators: a progress phase.
-        let trackers = self.run_all(
+        let (trackers, after) = self.run_all(
             &runs,
             Wording::Download,
             &before,
@@ -72,7 +72,6 @@ impl Flatpak {
             &gettext("Checking for app updates"),
             cancel,
         )?;
-        let after = list(&self.installations)?;
         let waiting = after.iter().filter(|a| a.has_update()).count() as u64;
         let mut sentence = if waiting == 0 {
             gettext("All apps are up to date.")
@@ -123,7 +122,7 @@ impl Flatpak {
                 .collect()
         };
         // Translators: a progress phase.
-        self.run_all(
+        let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
@@ -131,7 +130,6 @@ impl Flatpak {
             &gettext("Updating apps"),
             cancel,
         )?;
-        let after = list(&self.installations)?;
         let updated = after
             .iter()
             .filter(|a| {
@@ -185,7 +183,7 @@ impl Flatpak {
             })
             .collect();
         // Translators: a progress phase.
-        self.run_all(
+        let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
@@ -193,11 +191,7 @@ impl Flatpak {
             &gettext("Uninstalling apps"),
             cancel,
         )?;
-        let after = list(&self.installations)?;
-        let gone: Vec<&App> = before
-            .iter()
-            .filter(|b| !after.iter().any(|a| a.key == b.key))
-            .collect();
+        let gone = gone(&before, &after);
         let names = gone
             .iter()
             .map(|a| a.name.as_str())
@@ -234,7 +228,7 @@ impl Flatpak {
             })
             .collect();
         // Translators: a progress phase.
-        self.run_all(
+        let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
@@ -242,11 +236,7 @@ impl Flatpak {
             &gettext("Removing unused runtimes"),
             cancel,
         )?;
-        let after = list(&self.installations)?;
-        let gone: Vec<&App> = before
-            .iter()
-            .filter(|b| !after.iter().any(|a| a.key == b.key))
-            .collect();
+        let gone = gone(&before, &after);
         let freed: u64 = gone.iter().map(|a| a.installed_size).sum();
         let sentence = if gone.is_empty() {
             gettext("No runtime was unused; nothing was removed.")
@@ -319,7 +309,7 @@ impl Flatpak {
         Ok(groups)
     }
 
-    /// Runs each in turn, each with an equal share of the progress.
+    /// Runs each in turn, each with an equal share of the progress; then lists the apps again.
     fn run_all(
         &self,
         runs: &[Run],
@@ -328,7 +318,7 @@ impl Flatpak {
         phases: &Phases,
         phase: &str,
         cancel: &Cancel,
-    ) -> Result<Vec<output::Tracker>> {
+    ) -> Result<(Vec<output::Tracker>, Vec<App>)> {
         let names: HashMap<String, String> = apps
             .iter()
             .map(|a| (a.id.clone(), a.name.clone()))
@@ -354,8 +344,16 @@ impl Flatpak {
                 cancel,
             )?);
         }
-        Ok(trackers)
+        Ok((trackers, list(&self.installations)?))
     }
+}
+
+/// The entries of `before` that are not in `after`.
+fn gone<'a>(before: &'a [App], after: &[App]) -> Vec<&'a App> {
+    before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.key == b.key))
+        .collect()
 }
 
 fn strings(words: &[&str]) -> Vec<String> {
