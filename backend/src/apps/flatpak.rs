@@ -63,12 +63,12 @@ impl Flatpak {
                 refs,
             })
             .collect();
-        // Translators: a progress phase.
         let (trackers, after) = self.run_all(
             &runs,
             Wording::Download,
             &before,
             phases,
+            // Translators: a progress phase.
             &gettext("Checking for app updates"),
             cancel,
         )?;
@@ -121,12 +121,12 @@ impl Flatpak {
                 })
                 .collect()
         };
-        // Translators: a progress phase.
         let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
             phases,
+            // Translators: a progress phase.
             &gettext("Updating apps"),
             cancel,
         )?;
@@ -182,12 +182,12 @@ impl Flatpak {
                 refs,
             })
             .collect();
-        // Translators: a progress phase.
         let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
             phases,
+            // Translators: a progress phase.
             &gettext("Uninstalling apps"),
             cancel,
         )?;
@@ -198,14 +198,14 @@ impl Flatpak {
             .collect::<Vec<_>>()
             .join(", ");
         let sentence = if delete_data {
-            // Translators: {names} lists the apps’ names.
             fill(
+                // Translators: {names} lists the apps’ names.
                 &gettext("Uninstalled {names} and deleted their data."),
                 &[("names", &names)],
             )
         } else {
-            // Translators: {names} lists the apps’ names.
             fill(
+                // Translators: {names} lists the apps’ names.
                 &gettext("Uninstalled {names}; their data was kept."),
                 &[("names", &names)],
             )
@@ -227,12 +227,12 @@ impl Flatpak {
                 refs: Vec::new(),
             })
             .collect();
-        // Translators: a progress phase.
         let (_, after) = self.run_all(
             &runs,
             Wording::Change,
             &before,
             phases,
+            // Translators: a progress phase.
             &gettext("Removing unused runtimes"),
             cancel,
         )?;
