@@ -3,7 +3,8 @@
 //! the demo lists instead of the person's own. Built offline with the real `flatpak` command.
 //!
 //! What a new demo shows: three apps and their runtime; an older runtime branch nothing uses
-//! (Remove Unused); Sketch, which is end-of-life. `demo publish` adds a new version of Notes.
+//! (Remove Unused); Sketch, which is end-of-life; Paint on the remote, not installed.
+//! `demo publish` adds a new version of Notes.
 //!
 //! Sketch's end of life names no replacing app: flatpak moves an app to its replacement as soon as
 //! it installs or updates one that names one (`-y` answers its question), so an installed app
@@ -24,6 +25,8 @@ const BRANCH: &str = "stable";
 /// The app `demo publish` updates.
 pub const NOTES: &str = "io.github.keelapp.demo.Notes";
 const SKETCH: &str = "io.github.keelapp.demo.Sketch";
+/// On the remote, not installed: what a person might install from a terminal.
+pub const PAINT: &str = "io.github.keelapp.demo.Paint";
 
 fn repo_dir(dir: &Path) -> std::path::PathBuf {
     dir.join(DEMO_FLATPAK).join("repo")
@@ -93,6 +96,14 @@ pub fn init(work: &Path, final_dir: &Path) -> Result<bool> {
         &arch,
     ))?;
     repo.export(&sketch(&arch))?;
+    repo.export(&app(
+        PAINT,
+        "Paint",
+        "Draw and paint",
+        "1.0",
+        "#2ec27e",
+        &arch,
+    ))?;
     repo.update_summary()?;
 
     let url = format!("file://{}", repo.path.display());

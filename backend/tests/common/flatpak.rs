@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use keel_backend::apps::{self, App, Installations};
 use keel_backend::demo;
+use keel_backend::progress::{Phases, Progress, ProgressUpdate};
 
 pub const NOTES: &str = "io.github.keelapp.demo.Notes";
 pub const WEATHER: &str = "io.github.keelapp.demo.Weather";
@@ -158,4 +159,30 @@ pub fn output(command: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every progress report, in order.
+#[derive(Default)]
+pub struct Recorder(pub Mutex<Vec<ProgressUpdate>>);
+
+impl Progress for Recorder {
+    fn report(&self, update: &ProgressUpdate) {
+        self.0.lock().unwrap().push(update.clone());
+    }
+}
+
+/// A progress handle whose reports are kept, and where they are kept.
+pub fn recorded() -> (Arc<Recorder>, Phases) {
+    let recorder = Arc::new(Recorder::default());
+    (recorder.clone(), Phases::new(recorder))
+}
+
+/// The reports never went back, and ended at 1.
+pub fn assert_rises_to_one(recorder: &Recorder) {
+    let updates = recorder.0.lock().unwrap();
+    assert!(!updates.is_empty());
+    for pair in updates.windows(2) {
+        assert!(pair[0].fraction <= pair[1].fraction, "{updates:?}");
+    }
+    assert_eq!(updates.last().unwrap().fraction, 1.0);
 }

@@ -23,8 +23,7 @@ impl Demo {
         let dir = tempfile::tempdir().unwrap();
         let demo = Self { dir };
         let out = Command::new(bin())
-            // The OS side's tests need no Flatpaks (tests/apps.rs builds its own, once).
-            .args(["demo", "init", "--without-apps", "--dir"])
+            .args(["demo", "init", "--dir"])
             .arg(demo.root())
             .output()
             .unwrap();
