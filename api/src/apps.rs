@@ -40,9 +40,10 @@ pub struct App {
     pub commit: String,
     /// For apps, the runtime ref it runs on (`runtime/ID/ARCH/BRANCH`); empty for runtimes.
     pub runtime: String,
-    /// Why it is end-of-life, when it is.
+    /// Why it is end-of-life, when it is — as deployed, or as a downloaded update announces it.
     pub end_of_life: String,
-    /// The ref that replaces it, when it is end-of-life in favour of another.
+    /// The ref that replaces it (`app/ID/ARCH/BRANCH`), when it is end-of-life in favour of
+    /// another; updating it moves to that one.
     pub end_of_life_rebase: String,
     /// Absolute path of its largest icon, or empty.
     pub icon: String,

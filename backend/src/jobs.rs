@@ -88,7 +88,7 @@ pub fn update_all(
     cancel: &Cancel,
 ) -> Result<String> {
     let from = booted_version(system);
-    let os = update_system(system, &phases.part(0.0, SYSTEM_SHARE), cancel);
+    let os = update_system(system, &phases.within(0.0, SYSTEM_SHARE), cancel);
     let to = match &os {
         Ok(Some(UpdateOutcome::Deployed { version, .. })) => version.clone(),
         _ => None,
@@ -100,7 +100,7 @@ pub fn update_all(
             "The apps were not updated: Update All was cancelled.",
         )))
     } else if let Some(flatpak) = flatpak {
-        flatpak.update(&[], &phases.part(SYSTEM_SHARE, 1.0), cancel)
+        flatpak.update(&[], &phases.within(SYSTEM_SHARE, 1.0), cancel)
     } else {
         Ok(no_installation())
     };
@@ -116,13 +116,13 @@ fn update_system(
     cancel: &Cancel,
 ) -> Result<Option<UpdateOutcome>> {
     if system
-        .check(&phases.part(0.0, CHECK_SHARE), cancel)?
+        .check(&phases.within(0.0, CHECK_SHARE), cancel)?
         .is_none()
     {
         return Ok(None);
     }
     system
-        .update(false, &phases.part(CHECK_SHARE, 1.0), cancel)
+        .update(false, &phases.within(CHECK_SHARE, 1.0), cancel)
         .map(Some)
 }
 

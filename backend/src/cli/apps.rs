@@ -1,9 +1,9 @@
 //! `keel-backend apps …` and `keel-backend update-all`: the Flatpak apps from a terminal, through
 //! the same jobs the service runs (so they land in the same history).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use keel_api::i18n::gettext;
 use keel_backend::Result;
 use keel_backend::apps::{Flatpak, Installations};
@@ -36,16 +36,31 @@ pub(crate) enum AppsAction {
     RemoveUnused,
 }
 
-/// Which Flatpak installations the apps commands and the service use.
-#[derive(Clone, Copy, ValueEnum)]
+/// Which Flatpak installations the apps commands and the service use (`--flatpak-installations`).
+#[derive(Clone, Debug)]
 pub(crate) enum Which {
-    /// The computer's own: $FLATPAK_SYSTEM_DIR or /var/lib/flatpak, $FLATPAK_USER_DIR or
-    /// ~/.local/share/flatpak, and those in /etc/flatpak/installations.d.
+    /// `host`: the computer's own: $FLATPAK_SYSTEM_DIR or /var/lib/flatpak, $FLATPAK_USER_DIR
+    /// or ~/.local/share/flatpak, and those in /etc/flatpak/installations.d.
     Host,
-    /// Only the demo's own installation.
+    /// `demo`: only the demo's own installation (in the folder that holds the sysroot).
     Demo,
-    /// None at all.
+    /// `none`.
     None,
+    /// A folder: a user installation there, flatpak run with FLATPAK_USER_DIR pointing at it.
+    Dir(PathBuf),
+}
+
+impl std::str::FromStr for Which {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match text {
+            "host" => Which::Host,
+            "demo" => Which::Demo,
+            "none" => Which::None,
+            dir => Which::Dir(PathBuf::from(dir)),
+        })
+    }
 }
 
 /// The installations for a system: those asked for, else the demo's for the demo, the
@@ -68,6 +83,7 @@ pub(crate) fn installations(
         // The demo's folder holds its sysroot.
         Which::Demo => Some(Installations::demo(sysroot.parent().unwrap_or(sysroot))),
         Which::None => None,
+        Which::Dir(dir) => Some(Installations::at(None, &dir, None)),
     }
 }
 

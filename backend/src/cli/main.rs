@@ -30,9 +30,10 @@ use print::{
 struct Cli {
     #[command(flatten)]
     target: Target,
-    /// The Flatpak installations to show and change (default: the demo's for the demo, the
-    /// computer's own for --system, none for another sysroot).
-    #[arg(long, global = true, value_enum, value_name = "WHICH")]
+    /// The Flatpak installations to show and change: host, demo, none, or a folder holding a
+    /// user installation (default: the demo's for the demo, the computer's own for --system,
+    /// none for another sysroot).
+    #[arg(long, global = true, value_name = "WHICH")]
     flatpak_installations: Option<apps::Which>,
     #[command(subcommand)]
     command: Command,
@@ -172,7 +173,11 @@ enum Command {
 #[derive(Subcommand)]
 enum DemoAction {
     /// Create the demo system.
-    Init,
+    Init {
+        /// Without the demo's Flatpak apps (faster; for tests of the system side).
+        #[arg(long)]
+        without_apps: bool,
+    },
     /// Publish a new version on the demo's remote.
     Publish,
     /// Delete the demo system.
@@ -200,7 +205,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // Translators: the command line's prefix of an error sentence.
+            // Translators: the command line’s prefix of an error sentence.
             eprintln!(
                 "{}",
                 fill(&gettext("error: {message}"), &[("message", err.message())])
@@ -266,8 +271,12 @@ fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
 fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
     let dir = dir.unwrap_or_else(demo::default_dir);
     match action {
-        DemoAction::Init => {
-            demo::init(&dir)?;
+        DemoAction::Init { without_apps } => {
+            if *without_apps {
+                demo::init_without_apps(&dir)?;
+            } else {
+                demo::init(&dir)?;
+            }
             println!(
                 "{}",
                 in_dir(gettext("Created the demo system in {dir}"), &dir)
@@ -290,10 +299,18 @@ fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
         }
         DemoAction::Publish => {
             let version = demo::publish(&dir)?;
-            // Translators: {os} is the demo's name ("Keel Demo OS"), {version} its new version.
+            // Translators: {os} is the demo’s name ("Keel Demo OS"), {version} its new version.
             let published = gettext("Published {os} {version}");
             let os = demo::content::OS_NAME;
             println!("{}", fill(&published, &[("os", os), ("version", &version)]));
+            if let Some(version) = demo::apps::publish(&dir)? {
+                // Translators: {app} is a demo app’s name ("Notes"), {version} its new version.
+                let published = gettext("Published {app} {version} on the demo’s Flatpak remote");
+                println!(
+                    "{}",
+                    fill(&published, &[("app", "Notes"), ("version", &version)])
+                );
+            }
             Ok(())
         }
     }
@@ -318,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
-        let installations = apps::installations(cli.flatpak_installations, &path, demo);
+        let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
         return keel_backend::service::serve(
             driver::Target { path, demo },
             keel_backend::service::Options {
@@ -331,7 +348,7 @@ fn run(cli: Cli) -> Result<()> {
         );
     }
     let (path, demo) = resolve_target(&cli.target)?;
-    let installations = apps::installations(cli.flatpak_installations, &path, demo);
+    let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
     if let Command::Apps {
         action: apps::AppsAction::List { json },
     } = cli.command
@@ -502,7 +519,7 @@ fn cleanup(
     if dry_run {
         let estimate = system.cleanup_estimate(what)?;
         for id in &estimate.deployments {
-            // Translators: a dry run of a cleanup; {id} is a deployment's id.
+            // Translators: a dry run of a cleanup; {id} is a deployment’s id.
             println!("{}", fill(&gettext("would remove {id}"), &[("id", id)]));
         }
         // Translators: a dry run of a cleanup.

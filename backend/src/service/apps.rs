@@ -12,9 +12,9 @@ use zbus::object_server::SignalEmitter;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{Connection, interface};
 
-use super::worker::{Answer, Query, QueryJob, Request, WATCH_INTERVAL};
+use super::worker::{Answer, Changed, Query, QueryJob, Request, WATCH_INTERVAL};
 use super::{Backend, Result, bool_options, invalid};
-use crate::apps::Installations;
+use crate::apps::{Installations, Stamp};
 use crate::dbus::AppRecord;
 use crate::jobs::AppsJob;
 use keel_api::apps::App;
@@ -126,10 +126,11 @@ impl Apps {
     pub(super) async fn apps_changed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
 }
 
-/// What the watch compares: per installation, its `.changed` file (flatpak touches it at every
-/// deploy and uninstall, and libflatpak's own monitor watches it) and the remote refs its
-/// repository holds (a pull without a deploy moves only these).
-type Signature = Vec<(PathBuf, Option<(SystemTime, u64)>)>;
+/// What the watch compares: the installations' stamp (their `.changed` files, which flatpak
+/// touches at every deploy and uninstall and libflatpak's own monitor watches), and the remote
+/// refs their repositories hold (a pull without a deploy, `flatpak update --no-deploy`, moves only
+/// these: an update that now waits).
+type Signature = Option<(Stamp, Vec<(PathBuf, Option<SystemTime>)>)>;
 
 /// Notices changes to the installations, shared by the apps reader (which announces them) and the
 /// writer (which settles it after its own changes, which the service announces itself).
@@ -165,23 +166,16 @@ impl Watch {
 }
 
 fn signature(installations: &Option<Installations>) -> Signature {
-    let mut out = Signature::new();
-    for installation in installations.iter().flat_map(Installations::list) {
-        let dir = installation.path;
-        let changed = dir.join(".changed");
-        out.push((changed.clone(), stamp(&changed)));
-        walk(&dir.join("repo/refs/remotes"), &mut out);
+    let installations = installations.as_ref()?;
+    let mut refs = Vec::new();
+    for installation in installations.list() {
+        walk(&installation.path.join("repo/refs/remotes"), &mut refs);
     }
-    out
+    Some((installations.stamp(), refs))
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
-/// Every file below `dir` with its stamp, in a stable order.
-fn walk(dir: &Path, out: &mut Signature) {
+/// Every file below `dir` with its modification time, in a stable order.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -191,8 +185,8 @@ fn walk(dir: &Path, out: &mut Signature) {
         if path.is_dir() {
             walk(&path, out);
         } else {
-            let stamp = stamp(&path);
-            out.push((path, stamp));
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            out.push((path, modified));
         }
     }
 }
@@ -203,13 +197,13 @@ fn walk(dir: &Path, out: &mut Signature) {
 pub(super) fn apps_reader(
     watch: Watch,
     jobs: mpsc::Receiver<QueryJob>,
-    changed: async_channel::Sender<()>,
+    changed: async_channel::Sender<Changed>,
 ) {
     loop {
         match jobs.recv_timeout(WATCH_INTERVAL) {
             Ok(job) => {
                 if watch.changed() {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::Apps);
                 }
                 let answer = match job.query {
                     Query::Apps => {
@@ -221,7 +215,7 @@ pub(super) fn apps_reader(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if watch.changed() {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::Apps);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,

@@ -25,7 +25,7 @@ use keel_api::TransactionState;
 use keel_api::i18n::{fill, gettext};
 use transaction::{ActiveGuard, Transaction, run_transaction};
 pub use worker::Target;
-use worker::{Answer, MutationJob, Query, Request, Workers};
+use worker::{Answer, Changed, MutationJob, Query, Request, Workers};
 
 pub use crate::dbus::{BUS_NAME, OBJECT_PATH};
 use crate::dbus::{
@@ -526,14 +526,8 @@ pub fn serve(target: Target, options: Options) -> crate::Result<()> {
 
 async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     let (changed_tx, changed_rx) = async_channel::unbounded();
-    let (apps_changed_tx, apps_changed_rx) = async_channel::unbounded();
     let name = crate::dbus::bus_name(&target.path);
-    let workers = Workers::start(
-        target,
-        options.installations.clone(),
-        changed_tx,
-        apps_changed_tx,
-    )?;
+    let workers = Workers::start(target, options.installations.clone(), changed_tx)?;
     let state = Arc::new(Mutex::new(State {
         last_call: Some(Instant::now()),
         fail_progress_signals: options.fail_progress_signals,
@@ -573,26 +567,17 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     conn.executor()
         .spawn(
             async move {
-                while changed_rx.recv().await.is_ok() {
-                    if let Ok(emitter) = SignalEmitter::new(&announcer, OBJECT_PATH) {
-                        let _ = Backend::status_changed(&emitter).await;
-                    }
+                while let Ok(what) = changed_rx.recv().await {
+                    let Ok(emitter) = SignalEmitter::new(&announcer, OBJECT_PATH) else {
+                        continue;
+                    };
+                    let _ = match what {
+                        Changed::System => Backend::status_changed(&emitter).await,
+                        Changed::Apps => apps::Apps::apps_changed(&emitter).await,
+                    };
                 }
             },
             "keel-announcer",
-        )
-        .detach();
-    let apps_announcer = conn.clone();
-    conn.executor()
-        .spawn(
-            async move {
-                while apps_changed_rx.recv().await.is_ok() {
-                    if let Ok(emitter) = SignalEmitter::new(&apps_announcer, OBJECT_PATH) {
-                        let _ = apps::Apps::apps_changed(&emitter).await;
-                    }
-                }
-            },
-            "keel-apps-announcer",
         )
         .detach();
 

@@ -109,6 +109,14 @@ pub(super) struct QueryJob {
     pub(super) reply: async_channel::Sender<Result<Answer>>,
 }
 
+/// What another program changed, for the service to announce.
+pub enum Changed {
+    /// The sysroot (`StatusChanged`).
+    System,
+    /// A Flatpak installation (`AppsChanged`).
+    Apps,
+}
+
 /// What a running mutation tells the service, in order: progress, then its end.
 pub enum Event {
     Progress(ProgressUpdate),
@@ -139,13 +147,12 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the threads; `changed` hears of every change to the sysroot by anyone,
-    /// `apps_changed` of every change to the Flatpak installations made by another program.
+    /// Starts the threads; `changed` hears of every change to the sysroot by anyone, and of
+    /// every change to the Flatpak installations by another program.
     pub fn start(
         target: Target,
         installations: Option<Installations>,
-        changed: async_channel::Sender<()>,
-        apps_changed: async_channel::Sender<()>,
+        changed: async_channel::Sender<Changed>,
     ) -> Result<Self> {
         // Open once here so a bad sysroot fails the service's start, not its first call.
         driver::open(&target)?;
@@ -155,6 +162,7 @@ impl Workers {
         let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
         let watch = super::apps::Watch::new(installations.clone());
         let reader_watch = watch.clone();
+        let apps_changed = changed.clone();
         std::thread::Builder::new()
             .name("keel-apps-reader".to_owned())
             .spawn(move || super::apps::apps_reader(reader_watch, app_query_rx, apps_changed))?;
@@ -213,7 +221,7 @@ pub(super) const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 fn reader(
     target: Target,
     jobs: mpsc::Receiver<QueryJob>,
-    changed: Option<async_channel::Sender<()>>,
+    changed: Option<async_channel::Sender<Changed>>,
 ) {
     let system = match driver::open(&target) {
         Ok(system) => system,
@@ -232,7 +240,7 @@ fn reader(
             Ok(job) => {
                 // A change by another program noticed here is announced too, as the watch would.
                 if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::System);
                 }
                 let answer = match job.query {
                     Query::Status => system.status().map(|s| Answer::Status(Box::new(s))),
@@ -252,7 +260,7 @@ fn reader(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let (Some(changed), Ok(true)) = (&changed, system.reload()) {
-                    let _ = changed.send_blocking(());
+                    let _ = changed.send_blocking(Changed::System);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
