@@ -121,6 +121,8 @@ pub fn run(window: &KeelWindow) {
         let system = win.system();
         // The demo's own apps are read first; then nothing else changes them.
         glib::timeout_future(Duration::from_secs(1)).await;
+        // As at a start with 200 apps: the list arrives into an empty model.
+        system.apply_apps(Vec::new());
         win.show_page("apps");
         glib::timeout_future(Duration::from_millis(500)).await;
         let apps = generated();

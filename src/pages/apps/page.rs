@@ -306,6 +306,9 @@ impl KeelAppsPage {
         factory.connect_setup(|_, item| {
             let item = item.downcast_ref::<gtk::ListItem>().expect("list item");
             item.set_activatable(false);
+            // A row from the start: the list view sizes how many rows fill the view by the rows
+            // it has, and empty ones would be so short that it made one for every app.
+            item.set_child(Some(&KeelAppRow::default()));
         });
         let page = self.downgrade();
         factory.connect_bind(move |_, item| {
