@@ -6,13 +6,14 @@ use gettextrs::{gettext, ngettext};
 use gtk::glib;
 use keel_api::Operation as OperationKind;
 use keel_api::i18n::fill;
-use keel_api::model::{CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
+use keel_api::model::{CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 
 use crate::client::Operation;
 
 mod apps;
 pub use apps::*;
+pub mod host;
 
 /// A size as people read it, in the locale's units ("12.3 MB").
 pub fn size(bytes: u64) -> String {
@@ -197,24 +198,15 @@ pub fn progress_text(phase: &str, message: &str, fraction: f64) -> String {
     )
 }
 
-/// The subtitle of a deployment's row: when, from where, which commit, how much is layered.
-pub fn deployment_facts(
-    timestamp: u64,
-    origin: &str,
-    short_checksum: &str,
-    layered: u32,
-) -> String {
-    let mut facts = vec![relative_date(timestamp)];
+/// The subtitle of a deployment's row: when, from where, which commit, what differs from its image.
+pub fn deployment_facts(d: &Deployment) -> String {
+    let mut facts = vec![relative_date(d.timestamp)];
+    let origin = host::origin(d);
     if !origin.is_empty() {
-        facts.push(origin.to_owned());
+        facts.push(origin);
     }
-    facts.push(short_checksum.to_owned());
-    if layered > 0 {
-        facts.push(
-            ngettext("{} layered package", "{} layered packages", layered)
-                .replace("{}", &layered.to_string()),
-        );
-    }
+    facts.push(d.short_checksum().to_owned());
+    facts.extend(host::changes_to_image(d));
     facts.join(" · ")
 }
 

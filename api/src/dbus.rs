@@ -9,7 +9,8 @@ use zbus::zvariant::{DeserializeDict, OwnedObjectPath, SerializeDict, Type, Valu
 
 use crate::apps::{App, AppKind};
 use crate::model::{
-    Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update,
+    Advisory, Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus,
+    Update,
 };
 use crate::packages::{Package, PackageChange, PackageDiff};
 
@@ -130,6 +131,7 @@ pub struct DeploymentRecord {
     pub version: Option<String>,
     pub timestamp: u64,
     pub origin: Option<String>,
+    pub container_image: Option<String>,
     pub booted: bool,
     pub staged: bool,
     pub default: bool,
@@ -140,13 +142,16 @@ pub struct DeploymentRecord {
     pub base_version: Option<String>,
     pub requested_packages: Vec<String>,
     pub layered_packages: Vec<String>,
+    pub local_packages: Vec<String>,
+    pub replaced_packages: Vec<PackageChange>,
+    pub removed_packages: Vec<String>,
     pub package_count: u32,
 }
 
 convert!(DeploymentRecord <=> Deployment {
-    id, index, osname, checksum, serial, version, timestamp, origin, booted, staged, default,
-    pending, rollback, pinned, base_checksum, base_version, requested_packages, layered_packages,
-    package_count,
+    id, index, osname, checksum, serial, version, timestamp, origin, container_image, booted,
+    staged, default, pending, rollback, pinned, base_checksum, base_version, requested_packages,
+    layered_packages, local_packages, replaced_packages, removed_packages, package_count,
 });
 
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -157,9 +162,20 @@ pub struct UpdateRecord {
     pub timestamp: u64,
     pub downloaded: bool,
     pub diff: DiffRecord,
+    pub advisories: Vec<AdvisoryRecord>,
 }
 
-convert!(UpdateRecord <=> Update { version, checksum, timestamp, downloaded, diff });
+convert!(UpdateRecord <=> Update { version, checksum, timestamp, downloaded, diff, advisories each });
+
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct AdvisoryRecord {
+    pub id: String,
+    pub severity: u32,
+    pub packages: Vec<String>,
+}
+
+convert!(AdvisoryRecord <=> Advisory { id, severity, packages });
 
 /// `GetDiff`'s answer, and the package changes an update or a history entry carries.
 #[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
@@ -378,6 +394,14 @@ mod tests {
                 base_checksum: Some("def".into()),
                 requested_packages: vec!["htop".into()],
                 layered_packages: vec!["htop".into()],
+                local_packages: vec!["tool-1.0-1.x86_64".into()],
+                replaced_packages: vec![PackageChange {
+                    name: "mesa".into(),
+                    arch: "x86_64".into(),
+                    old_evr: "25.0-1.fc41".into(),
+                    new_evr: "25.1-1.fc41".into(),
+                }],
+                removed_packages: vec!["firefox".into()],
                 package_count: 1_874,
                 ..Default::default()
             }],
@@ -396,6 +420,11 @@ mod tests {
                     }],
                     ..Default::default()
                 },
+                advisories: vec![Advisory {
+                    id: "FEDORA-2026-1a2b3c".into(),
+                    severity: 3,
+                    packages: vec!["kernel-6.11.5-300.fc41.x86_64".into()],
+                }],
             }),
             capabilities: Capabilities {
                 can_layer: true,

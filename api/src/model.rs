@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Operation;
-use crate::packages::PackageDiff;
+use crate::i18n::gettext;
+use crate::packages::{PackageChange, PackageDiff};
 
 /// The whole picture: deployments in boot order, the update waiting, what is layered.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +91,10 @@ pub struct Deployment {
     pub timestamp: u64,
     /// The refspec it follows (`remote:ref`), if any.
     pub origin: Option<String>,
+    /// The container image it follows instead of a refspec (rpm-ostree hosts built from an image,
+    /// e.g. `ostree-image-signed:docker://ghcr.io/ublue-os/bluefin:stable`); `origin` is then None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_image: Option<String>,
     pub booted: bool,
     /// Written at shutdown by libostree (real hosts only).
     pub staged: bool,
@@ -107,6 +112,16 @@ pub struct Deployment {
     pub requested_packages: Vec<String>,
     /// What is actually layered in this deployment's commit.
     pub layered_packages: Vec<String>,
+    /// Local RPM files layered (rpm-ostree hosts), as their NEVRAs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_packages: Vec<String>,
+    /// Base packages replaced by other versions (`rpm-ostree override replace`): name, arch, the
+    /// image's version (`old_evr`) and the one in its place (`new_evr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced_packages: Vec<PackageChange>,
+    /// Base packages taken out (`rpm-ostree override remove`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_packages: Vec<String>,
     /// How many packages the deployment has; the list itself is read on demand (D-Bus
     /// `GetPackages`), as it runs to thousands.
     pub package_count: u32,
@@ -136,6 +151,38 @@ pub struct Update {
     pub diff: PackageDiff,
     /// All of its content is already local (after a download-only update).
     pub downloaded: bool,
+    /// Errata the update fixes (rpm-ostree hosts whose repositories publish them), most severe
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<Advisory>,
+}
+
+/// An erratum an update fixes, as rpm-ostree reports it (`FEDORA-2026-…`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advisory {
+    pub id: String,
+    /// rpm-ostree's numbers: 0 none, 1 low, 2 moderate, 3 important, 4 critical.
+    pub severity: u32,
+    /// The packages it covers, as NEVRAs.
+    pub packages: Vec<String>,
+}
+
+impl Advisory {
+    /// The severity as people read it.
+    pub fn severity_name(&self) -> String {
+        match self.severity {
+            // Translators: an advisory's severity, as Fedora rates it.
+            1 => gettext("low"),
+            // Translators: an advisory's severity, as Fedora rates it.
+            2 => gettext("moderate"),
+            // Translators: an advisory's severity, as Fedora rates it.
+            3 => gettext("important"),
+            // Translators: an advisory's severity, as Fedora rates it.
+            4 => gettext("critical"),
+            // Translators: an advisory's severity when it has none.
+            _ => gettext("unrated"),
+        }
+    }
 }
 
 /// A package the package source offers for layering.

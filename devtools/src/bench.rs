@@ -96,7 +96,7 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     print_dbus_table(&rows);
-    Ok(())
+    crate::bench_rpmostree::run(scratch)
 }
 
 /// Percentiles of one kind of call.

@@ -4,6 +4,7 @@
 
 mod apps_bench;
 mod bench;
+mod bench_rpmostree;
 mod scale;
 
 use std::path::PathBuf;

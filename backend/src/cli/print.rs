@@ -148,6 +148,10 @@ pub(crate) fn print_status(status: &SystemStatus) {
     // Translators: {path} is a folder.
     let sysroot = gettext("Sysroot: {path}");
     println!("{}", fill(&sysroot, &[("path", &status.sysroot)]));
+    // Translators: {driver} is `rpm-ostree` (rpm-ostreed manages the system) or `ostree` (Keel
+    // does, with libostree).
+    let driver = gettext("Managed by: {driver}");
+    println!("{}", fill(&driver, &[("driver", &status.driver)]));
     if status.booted_emulated {
         println!(
             "{}",
@@ -179,10 +183,8 @@ pub(crate) fn print_status(status: &SystemStatus) {
         } else {
             format!(" ({})", role.join(", "))
         };
-        println!(
-            "{mark} {}{role}",
-            d.origin.as_deref().unwrap_or(&d.checksum)
-        );
+        let origin = d.origin.as_deref().or(d.container_image.as_deref());
+        println!("{mark} {}{role}", origin.unwrap_or(&d.checksum));
         let field = |name: &str, value: &str| println!("{name:>24}: {value}");
         field(
             "Version",
@@ -207,6 +209,20 @@ pub(crate) fn print_status(status: &SystemStatus) {
             .collect();
         if !inactive.is_empty() {
             field("InactiveRequests", &inactive.join(" "));
+        }
+        if !d.local_packages.is_empty() {
+            field("LocalPackages", &d.local_packages.join(" "));
+        }
+        if !d.removed_packages.is_empty() {
+            field("RemovedBasePackages", &d.removed_packages.join(" "));
+        }
+        let replaced: Vec<String> = d
+            .replaced_packages
+            .iter()
+            .map(|c| format!("{} {} → {}", c.name, c.old_evr, c.new_evr))
+            .collect();
+        if !replaced.is_empty() {
+            field("ReplacedBasePackages", &replaced.join(", "));
         }
         if d.pinned {
             field("Pinned", "yes");
@@ -241,6 +257,14 @@ pub(crate) fn print_update(update: &Update) {
             ],
         )
     );
+    for a in &update.advisories {
+        println!(
+            "  {} ({}): {}",
+            a.id,
+            a.severity_name(),
+            a.packages.join(" ")
+        );
+    }
 }
 
 pub(crate) fn print_diff(diff: &PackageDiff) {

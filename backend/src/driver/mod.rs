@@ -2,10 +2,12 @@
 //! its worker threads and the command line never care which engine does the work.
 //!
 //! `ostree/` performs every operation itself with libostree (the demo, test sysroots, plain OSTree
-//! hosts). A driver for rpm-ostreed slots in beside it; [`open`] picks the driver for a target.
+//! hosts); `rpmostree/` is a client of rpm-ostreed (Fedora Atomic hosts). [`open`] picks the driver
+//! for a target.
 
 mod logind;
 pub mod ostree;
+pub mod rpmostree;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,8 +78,12 @@ pub struct Target {
     pub demo: bool,
 }
 
-/// Opens the driver for `target`.
+/// Opens the driver for `target`: on the running system (`/`) rpm-ostreed's client when
+/// rpm-ostreed is on the system bus, else Keel's own libostree driver.
 pub fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
+    if !target.demo && target.path == std::path::Path::new("/") && rpmostree::available() {
+        return Ok(Box::new(rpmostree::RpmOstreeDriver::open()?));
+    }
     Ok(Box::new(self::ostree::OstreeDriver::open(
         &target.path,
         target.demo,

@@ -1,7 +1,7 @@
 //! `KeelPackagesPage`: the packages layered on the image, each row following where its package
 //! stands, and the page's actions (add, remove one, remove all).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -44,6 +44,12 @@ mod imp {
         pub add_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub no_source_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub overrides_group: TemplateChild<adw::PreferencesGroup>,
+        #[template_child]
+        pub overrides_list: TemplateChild<gtk::ListBox>,
+        /// What the overrides list shows, so it is rebuilt only when that changes.
+        pub shown_overrides: RefCell<Vec<(String, String)>>,
         #[property(get, set = Self::set_system)]
         pub system: OnceCell<KeelSystem>,
     }
@@ -124,8 +130,37 @@ impl KeelPackagesPage {
         system.connect_status_changed(glib::clone!(
             #[weak(rename_to = page)]
             self,
-            move |system| page.imp().no_source_label.set_visible(!system.can_layer())
+            move |system| {
+                page.imp().no_source_label.set_visible(!system.can_layer());
+                page.show_overrides(system);
+            }
         ));
+    }
+
+    /// The next boot's changes to its image beyond layered packages (rpm-ostree hosts).
+    fn show_overrides(&self, system: &KeelSystem) {
+        let imp = self.imp();
+        let lines = system
+            .with_status(|s| {
+                s.deployments
+                    .first()
+                    .map(crate::format::host::override_lines)
+            })
+            .flatten()
+            .unwrap_or_default();
+        if *imp.shown_overrides.borrow() == lines {
+            return;
+        }
+        imp.overrides_list.remove_all();
+        for (title, subtitle) in &lines {
+            let row = adw::ActionRow::builder()
+                .title(glib::markup_escape_text(title))
+                .subtitle(glib::markup_escape_text(subtitle))
+                .build();
+            imp.overrides_list.append(&row);
+        }
+        imp.overrides_group.set_visible(!lines.is_empty());
+        imp.shown_overrides.replace(lines);
     }
 
     async fn run(&self, op: Operation) {

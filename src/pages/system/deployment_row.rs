@@ -122,12 +122,7 @@ impl KeelDeploymentRow {
         };
         let name = d.name();
         self.set_title(&format::system_name(&system.os_name(), &name));
-        self.set_subtitle(&format::deployment_facts(
-            d.timestamp(),
-            &d.origin(),
-            &d.short_checksum(),
-            d.layered(),
-        ));
+        self.set_subtitle(&format::deployment_facts(&d.record()));
         imp.booted_badge.set_visible(d.booted());
         imp.next_badge.set_visible(d.index() == 0);
         imp.rollback_badge.set_visible(d.rollback());

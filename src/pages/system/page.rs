@@ -6,12 +6,13 @@ use std::cell::{OnceCell, RefCell};
 use adw::prelude::*;
 use adw::subclass::prelude::*;
 use gtk::glib;
-use keel_api::model::Update;
+use keel_api::model::{Advisory, Update};
 
 use super::deployment_row::KeelDeploymentRow;
 use super::update_row::KeelUpdateRow;
 use crate::client::Operation;
 use crate::pages::progress_box::KeelProgressBox;
+use crate::format;
 use crate::state::{KeelDeployment, KeelSystem};
 
 /// The page's actions. Their names are spelled here only (and in the page's templates).
@@ -72,7 +73,11 @@ mod imp {
         #[template_child]
         pub update_row: TemplateChild<KeelUpdateRow>,
         #[template_child]
+        pub updates_group: TemplateChild<adw::PreferencesGroup>,
+        #[template_child]
         pub changes_row: TemplateChild<adw::ExpanderRow>,
+        #[template_child]
+        pub advisories_row: TemplateChild<adw::ExpanderRow>,
         #[template_child]
         pub progress_row: TemplateChild<adw::PreferencesRow>,
         #[template_child]
@@ -86,6 +91,7 @@ mod imp {
         /// The update whose package changes the expander lists, and its rows.
         pub shown_update: RefCell<Option<Update>>,
         pub change_rows: RefCell<Vec<adw::ActionRow>>,
+        pub advisory_rows: RefCell<Vec<adw::ActionRow>>,
     }
 
     #[glib::object_subclass]
@@ -227,13 +233,17 @@ impl KeelSystemPage {
         }
     }
 
-    /// The package changes of the update on the server, rebuilt only when that update changes.
+    /// The package changes and advisories of the update on the server, rebuilt only when that
+    /// update changes; and which system this is.
     fn show_changes(&self) {
         let imp = self.imp();
-        let update = self
+        let Some((update, managed_by)) = self
             .system()
-            .with_status(|s| s.cached_update.clone())
-            .flatten();
+            .with_status(|s| (s.cached_update.clone(), format::host::managed_by(s)))
+        else {
+            return;
+        };
+        imp.updates_group.set_description(Some(&managed_by));
         if *imp.shown_update.borrow() == update {
             return;
         }
@@ -249,11 +259,47 @@ impl KeelSystemPage {
         }
         if let Some(update) = &update {
             imp.changes_row
-                .set_subtitle(&crate::format::diff_summary(&update.diff));
+                .set_subtitle(&format::diff_summary(&update.diff));
         }
         imp.changes_row.set_visible(!rows.is_empty());
         imp.change_rows.replace(rows);
+        self.show_advisories(update.as_ref().map_or(&[], |u| &u.advisories));
         imp.shown_update.replace(update);
+    }
+
+    /// The errata the update fixes (rpm-ostree hosts), each with its severity.
+    fn show_advisories(&self, advisories: &[Advisory]) {
+        let imp = self.imp();
+        for row in imp.advisory_rows.take() {
+            imp.advisories_row.remove(&row);
+        }
+        let summary = format::host::advisories_summary(advisories);
+        imp.advisories_row.set_visible(summary.is_some());
+        let Some((title, subtitle)) = summary else {
+            return;
+        };
+        imp.advisories_row.set_title(&title);
+        imp.advisories_row.set_subtitle(&subtitle);
+        let rows: Vec<adw::ActionRow> = advisories
+            .iter()
+            .map(|a| {
+                let row = adw::ActionRow::builder()
+                    .title(glib::markup_escape_text(&a.id))
+                    .subtitle(glib::markup_escape_text(&format::host::advisory_packages(
+                        a,
+                    )))
+                    .build();
+                let severity = gtk::Label::new(Some(&a.severity_name()));
+                severity.add_css_class("caption-heading");
+                if let Some(style) = format::host::severity_style(a.severity) {
+                    severity.add_css_class(style);
+                }
+                row.add_suffix(&severity);
+                imp.advisories_row.add_row(&row);
+                row
+            })
+            .collect();
+        imp.advisory_rows.replace(rows);
     }
 
     pub(super) async fn run(&self, op: Operation) {

@@ -252,6 +252,7 @@ impl Engine {
             version: commit.version.clone(),
             timestamp: commit.timestamp,
             origin: refspec,
+            container_image: None,
             booted: booted_here,
             staged: d.is_staged(),
             default: index == 0,
@@ -262,6 +263,9 @@ impl Engine {
             base_version,
             requested_packages: requested,
             layered_packages: commit.layered.clone(),
+            local_packages: Vec::new(),
+            replaced_packages: Vec::new(),
+            removed_packages: Vec::new(),
             package_count: commit.packages.len() as u32,
         })
     }
@@ -311,6 +315,7 @@ impl Engine {
                 .commits
                 .diff(repo, &booted.checksum, &booted.layered_packages, &tip)?,
             downloaded: !state.contains(ostree::RepoCommitState::PARTIAL),
+            advisories: Vec::new(),
         }))
     }
 
