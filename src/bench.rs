@@ -1,8 +1,10 @@
 //! Hooks for build-aux/bench-ui, built only with the `bench` feature and active only when
 //! `KEEL_BENCH` is set: report the first frame that shows the deployments, peak memory, the
 //! longest main-loop stall during an update, and (mode `refresh`) how long each refresh after a
-//! status change takes and the longest stall while changes come from outside.
+//! status change takes and the longest stall while changes come from outside; (mode `apps`) the
+//! Apps page's first frame with 200 apps (see `apps.rs`).
 
+mod apps;
 mod measure;
 
 use std::cell::RefCell;
@@ -57,6 +59,8 @@ fn report_when_drawn(window: &KeelWindow) {
         let Some(win) = win.upgrade() else { return };
         if mode().as_deref() == Some("refresh") {
             watch_refreshes(&win);
+        } else if mode().as_deref() == Some("apps") {
+            apps::run(&win);
         } else if mode().as_deref() == Some("update") {
             glib::spawn_future_local(async move {
                 let system = win.system();
@@ -80,8 +84,9 @@ fn report_when_drawn(window: &KeelWindow) {
     handler.replace(Some(id));
 }
 
-/// `start` (report the first frame, quit), `update` (then run an update, report stalls, quit) or
-/// `refresh` (then report each refresh, and the longest stall when asked to stop).
+/// `start` (report the first frame, quit), `update` (then run an update, report stalls, quit),
+/// `refresh` (then report each refresh, and the longest stall when asked to stop) or `apps` (the
+/// Apps page with 200 apps, then quit).
 fn mode() -> Option<String> {
     std::env::var("KEEL_BENCH").ok()
 }

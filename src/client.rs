@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use gettextrs::gettext;
-use keel_api::dbus::{self, Backend1Proxy, TransactionProxy};
+use keel_api::apps::App;
+use keel_api::dbus::{self, Apps1Proxy, Backend1Proxy, TransactionProxy};
 use keel_api::model::{AvailablePackage, CleanupEstimate, ConfigDiff, HistoryEntry, SystemStatus};
 use keel_api::packages::PackageDiff;
 use keel_api::{Operation as OperationKind, TransactionState};
@@ -89,6 +90,8 @@ pub struct Connected {
 #[derive(Clone, Debug)]
 pub struct Client {
     proxy: Backend1Proxy<'static>,
+    /// The installed Flatpaks, on the same object as Backend1.
+    apps: Apps1Proxy<'static>,
 }
 
 impl Client {
@@ -177,13 +180,19 @@ impl Client {
         }
         tracing::debug!("backend on the bus");
         let proxy = Backend1Proxy::builder(&conn)
+            .destination(name.clone())
+            .map_err(UiError::bus)?
+            .build()
+            .await
+            .map_err(UiError::bus)?;
+        let apps = Apps1Proxy::builder(&conn)
             .destination(name)
             .map_err(UiError::bus)?
             .build()
             .await
             .map_err(UiError::bus)?;
         proxy.register_client().await.map_err(UiError::from_call)?;
-        Ok(Self { proxy })
+        Ok(Self { proxy, apps })
     }
 
     pub async fn status(&self) -> Result<SystemStatus, UiError> {
@@ -245,6 +254,23 @@ impl Client {
         });
     }
 
+    /// The installed Flatpaks, apps and runtimes (read from disk by the backend: quick).
+    pub async fn apps(&self) -> Result<Vec<App>, UiError> {
+        let list = self.apps.list_apps().await.map_err(UiError::from_call)?;
+        Ok(list.into_iter().map(App::from).collect())
+    }
+
+    /// Calls `changed` whenever the installed Flatpaks change (by Keel or by another program), as
+    /// [`Client::watch`] does for the system.
+    pub async fn watch_apps(&self, changed: impl Fn() -> bool + 'static) {
+        let Ok(mut stream) = self.apps.receive_apps_changed().await else {
+            return;
+        };
+        gtk::glib::spawn_future_local(async move {
+            while stream.next().await.is_some() && changed() {}
+        });
+    }
+
     /// The running transaction, if any (for a window opened in the middle of one).
     pub async fn active_transaction(&self) -> Option<zbus::zvariant::OwnedObjectPath> {
         self.proxy
@@ -283,6 +309,19 @@ impl Client {
                 p.cleanup(options).await
             }
             Operation::Reboot => p.reboot().await,
+            Operation::UpdateAll => p.update_all().await,
+            Operation::AppsCheck => self.apps.check_apps().await,
+            Operation::AppsUpdate(keys) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                self.apps.update_apps(&keys).await
+            }
+            Operation::AppsUninstall { keys, delete_data } => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let options: HashMap<&str, Value> =
+                    [("delete-data", Value::from(*delete_data))].into();
+                self.apps.uninstall_apps(&keys, options).await
+            }
+            Operation::AppsRemoveUnused => self.apps.remove_unused_apps().await,
         };
         result.map_err(UiError::from_call)
     }
@@ -394,8 +433,22 @@ pub enum Operation {
     Install(Vec<String>),
     Uninstall(Vec<String>),
     ResetPackages,
-    Cleanup { pending: bool, rollback: bool },
+    Cleanup {
+        pending: bool,
+        rollback: bool,
+    },
     Reboot,
+    /// The OS, then every app with an update: one transaction.
+    UpdateAll,
+    AppsCheck,
+    /// Keys (`INSTALLATION:REF`); empty: every app and runtime with an update.
+    AppsUpdate(Vec<String>),
+    /// `delete_data`: also the apps' data in the person's home folder.
+    AppsUninstall {
+        keys: Vec<String>,
+        delete_data: bool,
+    },
+    AppsRemoveUnused,
 }
 
 /// Asks the bus to start the backend, when it is installed for D-Bus activation (as in the Flatpak);

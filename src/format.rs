@@ -11,6 +11,8 @@ use keel_api::packages::PackageDiff;
 
 use crate::client::Operation;
 
+mod apps;
+pub use apps::*;
 pub mod host;
 
 /// A size as people read it, in the locale's units ("12.3 MB").
@@ -307,6 +309,16 @@ pub fn operation_name(op: OperationKind) -> String {
         OperationKind::ResetPackages => gettext("Reset Packages"),
         OperationKind::Cleanup => gettext("Clean Up"),
         OperationKind::Reboot => gettext("Restart"),
+        // Translators: a History entry; apps are Flatpak apps.
+        OperationKind::AppsCheck => gettext("Check for App Updates"),
+        // Translators: a History entry; apps are Flatpak apps.
+        OperationKind::AppsUpdate => gettext("Update Apps"),
+        // Translators: a History entry; apps are Flatpak apps.
+        OperationKind::AppsUninstall => gettext("Uninstall Apps"),
+        // Translators: a History entry; runtimes no installed app uses.
+        OperationKind::AppsRemoveUnused => gettext("Remove Unused Runtimes"),
+        // Translators: a History entry: the system and then every app were updated.
+        OperationKind::UpdateAll => gettext("Update All"),
     }
 }
 
@@ -351,6 +363,11 @@ pub fn success_message(op: &Operation, can_reboot: bool) -> String {
         Operation::Cleanup { .. } => gettext("Cleaned up"),
         Operation::Reboot if can_reboot => gettext("Restarting…"),
         Operation::Reboot => gettext("Restarted (simulated)"),
+        Operation::UpdateAll => gettext("The system and the apps are updated"),
+        Operation::AppsCheck => gettext("Checked for app updates"),
+        Operation::AppsUpdate(_) => gettext("Apps updated"),
+        Operation::AppsUninstall { .. } => gettext("Uninstalled"),
+        Operation::AppsRemoveUnused => gettext("Unused runtimes removed"),
     }
 }
 

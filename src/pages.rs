@@ -1,9 +1,11 @@
 //! The window's pages, one folder each: the page, its rows and its dialogs, every widget with its
-//! template beside its code (room for `apps` next). Pages bind to the window's `KeelSystem` and
+//! template beside its code; `progress_box` is the progress display two of them share. Pages bind to the window's `KeelSystem` and
 //! never reach into the window.
 
+pub mod apps;
 pub mod history;
 pub mod packages;
+pub mod progress_box;
 pub mod system;
 
 use adw::prelude::*;
@@ -16,6 +18,7 @@ use crate::format;
 pub fn ensure_types() {
     system::KeelSystemPage::ensure_type();
     packages::KeelPackagesPage::ensure_type();
+    apps::KeelAppsPage::ensure_type();
     history::KeelHistoryPage::ensure_type();
 }
 

@@ -1,11 +1,14 @@
 //! `KeelSystem`: the system one window shows, as a GObject the pages bind to. It holds the backend
-//! client, the last status, the list models (deployments, layered packages, history) and the
+//! client, the last status, the list models (deployments, layered packages, history, installed
+//! Flatpaks) and the
 //! running transaction with its progress; it keeps them current from the backend's signals.
 //!
 //! Pages read it and ask it to run operations; they never hold state of their own about the
 //! system. What the person should hear (a toast, an error) leaves through its `toast` and `error`
 //! signals, which the window shows.
 
+mod app;
+mod apps;
 mod deployment;
 mod listdiff;
 mod package;
@@ -22,6 +25,7 @@ use gtk::{gio, glib};
 use keel_api::model::{HistoryEntry, SystemStatus};
 use zbus::zvariant::OwnedObjectPath;
 
+pub use app::KeelApp;
 pub use deployment::KeelDeployment;
 use listdiff::Change;
 pub use package::{KeelPackage, PackageState};
@@ -42,6 +46,8 @@ mod imp {
         pub deployments: OnceCell<gio::ListStore>,
         pub packages: OnceCell<gio::ListStore>,
         pub history: OnceCell<gio::ListStore>,
+        /// The installed Flatpaks, apps then runtimes, each by name.
+        pub apps: OnceCell<gio::ListStore>,
         pub running: RefCell<Option<OwnedObjectPath>>,
         /// The operating system's name, as every deployment's title starts.
         #[property(get)]
@@ -72,6 +78,19 @@ mod imp {
         pub progress_fraction: Cell<f64>,
         #[property(get)]
         pub progress_text: RefCell<String>,
+        /// Apps and runtimes with an update waiting on their remote.
+        #[property(get)]
+        pub app_updates: Cell<u32>,
+        /// Runtimes no installed app uses, and the space they take.
+        #[property(get)]
+        pub unused_runtimes: Cell<u32>,
+        #[property(get)]
+        pub unused_size: Cell<u64>,
+        /// The installed Flatpaks have been read at least once.
+        #[property(get)]
+        pub apps_loaded: Cell<bool>,
+        pub apps_refreshing: Cell<bool>,
+        pub apps_again: Cell<bool>,
         /// A refresh is under way; `refresh_again` asks it to read once more when done.
         pub refreshing: Cell<bool>,
         pub refresh_again: Cell<bool>,
@@ -103,6 +122,7 @@ mod imp {
             let _ = self
                 .history
                 .set(gio::ListStore::new::<glib::BoxedAnyObject>());
+            let _ = self.apps.set(gio::ListStore::new::<KeelApp>());
         }
 
         fn signals() -> &'static [Signal] {
@@ -144,6 +164,10 @@ impl KeelSystem {
 
     pub fn history(&self) -> gio::ListStore {
         self.imp().history.get().expect("constructed").clone()
+    }
+
+    pub fn apps(&self) -> gio::ListStore {
+        self.imp().apps.get().expect("constructed").clone()
     }
 
     pub fn client(&self) -> Option<Client> {
@@ -243,8 +267,10 @@ impl KeelSystem {
                 true
             })
             .await;
+        self.watch_apps(&client).await;
         self.refresh().await;
         tracing::debug!("status shown");
+        self.refresh_apps().await;
         // A transaction started earlier (by another window or before a restart of Keel).
         if let Some(path) = client.active_transaction().await {
             self.follow(path).await;

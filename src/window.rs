@@ -46,6 +46,10 @@ mod imp {
         pub demo_banner: TemplateChild<adw::Banner>,
         #[template_child]
         pub restart_banner: TemplateChild<adw::Banner>,
+        #[template_child]
+        pub apps_stack_page: TemplateChild<adw::ViewStackPage>,
+        #[template_child]
+        pub stack: TemplateChild<adw::ViewStack>,
         pub target: OnceCell<Target>,
         pub inhibit_cookie: RefCell<Option<u32>>,
         pub settings: OnceCell<gio::Settings>,
@@ -62,7 +66,8 @@ mod imp {
             crate::pages::ensure_types();
             klass.bind_template();
             klass.install_action_async(Action::Refresh.name(), None, |win, _, _| async move {
-                win.system().refresh().await;
+                let system = win.system();
+                futures_util::future::join(system.refresh(), system.refresh_apps()).await;
             });
             klass.install_action_async(Action::Restart.name(), None, |win, _, _| async move {
                 win.system().run(Operation::Reboot, win.upcast_ref()).await;
@@ -138,6 +143,11 @@ impl KeelWindow {
         self.imp().system.get()
     }
 
+    /// Shows one of the pages (`system`, `packages`, `apps`, `history`).
+    pub fn show_page(&self, name: &str) {
+        self.imp().stack.set_visible_child_name(name);
+    }
+
     /// Which system this window shows.
     pub fn target(&self) -> Option<&Target> {
         self.imp().target.get()
@@ -146,6 +156,11 @@ impl KeelWindow {
     /// Banners, toasts, errors and the session inhibitor follow the system object.
     fn follow_system(&self) {
         let system = self.system();
+        // The Apps tab counts the updates waiting.
+        system
+            .bind_property("app-updates", &*self.imp().apps_stack_page, "badge-number")
+            .sync_create()
+            .build();
         system.connect_status_changed(glib::clone!(
             #[weak(rename_to = win)]
             self,
@@ -243,7 +258,7 @@ impl KeelWindow {
         imp.settings.get()
     }
 
-    /// Checks for updates by itself when the person asked for it and the last check is older than
+    /// Checks for updates (of the OS and the apps) by itself when the person asked for it and the last check is older than
     /// the interval; looks again every ten minutes while the window is open.
     fn schedule_update_checks(&self) {
         let win = self.downgrade();
@@ -259,9 +274,9 @@ impl KeelWindow {
             let due = now - settings.int64("last-update-check") >= interval;
             if settings.boolean("check-updates-automatically") && due && !win.system().busy() {
                 let _ = settings.set_int64("last-update-check", now);
-                glib::spawn_future_local(async move {
-                    win.system().run(Operation::Check, win.upcast_ref()).await
-                });
+                glib::spawn_future_local(
+                    async move { win.system().check_all(win.upcast_ref()).await },
+                );
             }
             glib::ControlFlow::Continue
         };

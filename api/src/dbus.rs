@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use zbus::zvariant::{DeserializeDict, OwnedObjectPath, SerializeDict, Type, Value};
 
+use crate::apps::{App, AppKind};
 use crate::model::{
     Advisory, Capabilities, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus,
     Update,
@@ -18,6 +19,8 @@ pub const OBJECT_PATH: &str = "/io/github/keelapp/Keel/Backend";
 pub const INTERFACE: &str = "io.github.keelapp.Keel.Backend1";
 pub const TRANSACTION_INTERFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
 pub const ERROR_PREFIX: &str = "io.github.keelapp.Keel.Backend1.Error";
+/// The Flatpak apps, on the same object as [`INTERFACE`].
+pub const APPS_INTERFACE: &str = "io.github.keelapp.Keel.Apps1";
 
 /// Where the demo system lives under the user's data folder (`$XDG_DATA_HOME`).
 pub const DEMO_DIR: &str = "keel/demo";
@@ -225,6 +228,40 @@ pub struct CleanupEstimateRecord {
 
 convert!(CleanupEstimateRecord <=> CleanupEstimate { deployments, bytes });
 
+/// One entry of `ListApps`'s answer: an installed Flatpak app or runtime. Every key is always
+/// there (an unknown string is ""), as data/dbus/README.md documents.
+#[derive(Clone, Debug, PartialEq, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct AppRecord {
+    pub key: String,
+    #[zvariant(rename = "ref")]
+    pub reference: String,
+    pub kind: AppKind,
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub version: String,
+    pub branch: String,
+    pub arch: String,
+    pub origin: String,
+    pub installation: String,
+    pub installed_size: u64,
+    pub commit: String,
+    pub runtime: String,
+    pub end_of_life: String,
+    pub end_of_life_rebase: String,
+    pub icon: String,
+    pub update_commit: String,
+    pub unused: bool,
+    pub broken: String,
+}
+
+convert!(AppRecord <=> App {
+    key, reference, kind, id, name, summary, version, branch, arch, origin, installation,
+    installed_size, commit, runtime, end_of_life, end_of_life_rebase, icon, update_commit, unused,
+    broken,
+});
+
 /// The client side of the API.
 #[zbus::proxy(
     interface = "io.github.keelapp.Keel.Backend1",
@@ -253,12 +290,33 @@ pub trait Backend1 {
     fn reset_packages(&self) -> zbus::Result<OwnedObjectPath>;
     fn cleanup(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<OwnedObjectPath>;
     fn reboot(&self) -> zbus::Result<OwnedObjectPath>;
+    fn update_all(&self) -> zbus::Result<OwnedObjectPath>;
     fn register_client(&self) -> zbus::Result<()>;
     fn unregister_client(&self) -> zbus::Result<()>;
     #[zbus(property)]
     fn active_transaction(&self) -> zbus::Result<OwnedObjectPath>;
     #[zbus(signal)]
     fn status_changed(&self) -> zbus::Result<()>;
+}
+
+/// The client side of the Flatpak apps' interface (same service and object as [`Backend1`]).
+#[zbus::proxy(
+    interface = "io.github.keelapp.Keel.Apps1",
+    default_service = "io.github.keelapp.Keel.Backend",
+    default_path = "/io/github/keelapp/Keel/Backend"
+)]
+pub trait Apps1 {
+    fn list_apps(&self) -> zbus::Result<Vec<AppRecord>>;
+    fn check_apps(&self) -> zbus::Result<OwnedObjectPath>;
+    fn update_apps(&self, keys: &[&str]) -> zbus::Result<OwnedObjectPath>;
+    fn uninstall_apps(
+        &self,
+        keys: &[&str],
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<OwnedObjectPath>;
+    fn remove_unused_apps(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(signal)]
+    fn apps_changed(&self) -> zbus::Result<()>;
 }
 
 #[zbus::proxy(
@@ -457,6 +515,53 @@ mod tests {
             !deployment.iter().any(|k| k == "base-version"),
             "None is left out"
         );
+    }
+
+    #[test]
+    fn apps_survive_the_trip_with_every_key() {
+        let app = App {
+            key: "user:app/org.test.Hello/x86_64/master".into(),
+            reference: "app/org.test.Hello/x86_64/master".into(),
+            kind: AppKind::App,
+            id: "org.test.Hello".into(),
+            name: "Hello".into(),
+            installed_size: 2560,
+            runtime: "runtime/org.test.Platform/x86_64/master".into(),
+            update_commit: "ab12".into(),
+            ..Default::default()
+        };
+        assert_eq!(trip::<_, AppRecord>(&app), app);
+        type Dict = HashMap<String, zbus::zvariant::OwnedValue>;
+        let dict: Dict = over_dbus_as(&AppRecord::from(App::default()));
+        let mut keys: Vec<&str> = dict.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "arch",
+                "branch",
+                "broken",
+                "commit",
+                "end-of-life",
+                "end-of-life-rebase",
+                "icon",
+                "id",
+                "installation",
+                "installed-size",
+                "key",
+                "kind",
+                "name",
+                "origin",
+                "ref",
+                "runtime",
+                "summary",
+                "unused",
+                "update-commit",
+                "version"
+            ],
+            "absent strings are \"\", never missing keys"
+        );
+        assert_eq!(<&str>::try_from(&dict["kind"]).unwrap(), "app");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! Deliberately light (serde, zbus and gettext only), so the UI can use it without linking libostree.
 
+pub mod apps;
 pub mod dbus;
 pub mod i18n;
 pub mod model;

@@ -29,12 +29,12 @@ macro_rules! wire_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownWord;
+            type Err = $crate::words::UnknownWord;
 
-            fn from_str(text: &str) -> Result<Self, UnknownWord> {
+            fn from_str(text: &str) -> Result<Self, $crate::words::UnknownWord> {
                 match text {
                     $($wire => Ok($name::$variant),)+
-                    _ => Err(UnknownWord { list: stringify!($name), word: text.to_owned() }),
+                    _ => Err($crate::words::UnknownWord { list: stringify!($name), word: text.to_owned() }),
                 }
             }
         }
@@ -75,17 +75,18 @@ macro_rules! wire_enum {
             fn try_from(value: zbus::zvariant::OwnedValue) -> Result<Self, Self::Error> {
                 let text = <&str>::try_from(&value)?;
                 text.parse()
-                    .map_err(|e: UnknownWord| zbus::zvariant::Error::Message(e.to_string()))
+                    .map_err(|e: $crate::words::UnknownWord| zbus::zvariant::Error::Message(e.to_string()))
             }
         }
     };
 }
+pub(crate) use wire_enum;
 
 /// A word that is not in one of the API's lists (from a newer backend, or a damaged journal).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownWord {
-    list: &'static str,
-    word: String,
+    pub(crate) list: &'static str,
+    pub(crate) word: String,
 }
 
 impl std::fmt::Display for UnknownWord {
@@ -119,6 +120,16 @@ wire_enum! {
         ResetPackages => "reset-packages",
         Cleanup => "cleanup",
         Reboot => "reboot",
+        /// Ask the Flatpak remotes which installed apps and runtimes have updates.
+        AppsCheck => "apps-check",
+        /// Update some or all installed Flatpak apps and runtimes.
+        AppsUpdate => "apps-update",
+        /// Uninstall Flatpak apps or runtimes.
+        AppsUninstall => "apps-uninstall",
+        /// Uninstall runtimes no installed app uses.
+        AppsRemoveUnused => "apps-remove-unused",
+        /// Update the system, then every app: one transaction.
+        UpdateAll => "update-all",
     }
 }
 
@@ -148,7 +159,30 @@ impl Operation {
             Operation::Cleanup => gettext("A cleanup"),
             // Translators: the subject of "… is running; …"; a restart of the computer.
             Operation::Reboot => gettext("A restart"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsCheck => gettext("A check for app updates"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsUpdate => gettext("An update of apps"),
+            // Translators: the subject of "… is running; …"; apps are Flatpak apps.
+            Operation::AppsUninstall => gettext("An uninstallation of apps"),
+            // Translators: the subject of "… is running; …"; runtimes no app uses.
+            Operation::AppsRemoveUnused => gettext("A removal of unused runtimes"),
+            // Translators: the subject of "… is running; …"; the system and its apps.
+            Operation::UpdateAll => gettext("An update of the system and its apps"),
         }
+    }
+
+    /// Whether the operation changes or reads the Flatpak installations (then `AppsChanged`
+    /// follows it).
+    pub fn concerns_apps(self) -> bool {
+        matches!(
+            self,
+            Operation::AppsCheck
+                | Operation::AppsUpdate
+                | Operation::AppsUninstall
+                | Operation::AppsRemoveUnused
+                | Operation::UpdateAll
+        )
     }
 }
 
@@ -254,7 +288,12 @@ mod tests {
                 "uninstall",
                 "reset-packages",
                 "cleanup",
-                "reboot"
+                "reboot",
+                "apps-check",
+                "apps-update",
+                "apps-uninstall",
+                "apps-remove-unused",
+                "update-all"
             ]
         );
         assert_eq!(

@@ -54,21 +54,27 @@ impl Error {
     /// Prefixes what was being done (already translated), keeping the kind: "Downloading the
     /// update: …".
     pub fn context(self, what: &str) -> Self {
-        let wrap = |m: String| {
-            fill(
-                // Translators: {what} is what was being done ("Downloading the update"), {reason}
-                // why it failed.
-                &gettext("{what}: {reason}"),
-                &[("what", what), ("reason", &m)],
-            )
-        };
+        if let Error::Cancelled(_) = self {
+            return self;
+        }
+        let message = fill(
+            // Translators: {what} is what was being done ("Downloading the update"), {reason}
+            // why it failed.
+            &gettext("{what}: {reason}"),
+            &[("what", what), ("reason", self.message())],
+        );
+        self.with_message(message)
+    }
+
+    /// The same kind of error with another sentence.
+    pub fn with_message(&self, message: String) -> Self {
         match self {
-            Error::Busy(m) => Error::Busy(wrap(m)),
-            Error::NotFound(m) => Error::NotFound(wrap(m)),
-            Error::InvalidArgument(m) => Error::InvalidArgument(wrap(m)),
-            Error::PermissionDenied(m) => Error::PermissionDenied(wrap(m)),
-            Error::Cancelled(m) => Error::Cancelled(m),
-            Error::Failed(m) => Error::Failed(wrap(m)),
+            Error::Busy(_) => Error::Busy(message),
+            Error::NotFound(_) => Error::NotFound(message),
+            Error::InvalidArgument(_) => Error::InvalidArgument(message),
+            Error::PermissionDenied(_) => Error::PermissionDenied(message),
+            Error::Cancelled(_) => Error::Cancelled(message),
+            Error::Failed(_) => Error::Failed(message),
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! GTK-free on purpose: it links libostree, the UI links GTK, and the two meet over D-Bus.
 
+pub mod apps;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod driver;
 pub mod error;
 pub mod format;
 pub mod history;
+pub mod jobs;
 pub mod progress;
 pub mod service;
 

@@ -32,6 +32,8 @@ impl Progress for Silent {
 pub struct Phases {
     sink: Arc<dyn Progress>,
     last: Arc<Mutex<f64>>,
+    /// The part of the whole this handle reports on (see [`Phases::within`]).
+    range: (f64, f64),
 }
 
 impl Phases {
@@ -39,6 +41,19 @@ impl Phases {
         Self {
             sink,
             last: Arc::new(Mutex::new(0.0)),
+            range: (0.0, 1.0),
+        }
+    }
+
+    /// A handle whose whole 0–1 is `start..end` of this one's, for one part of a bigger
+    /// operation (Update All: the OS, then the apps); its `done` reaches only `end`.
+    pub fn within(&self, start: f64, end: f64) -> Phases {
+        let (from, to) = self.range;
+        let span = to - from;
+        Phases {
+            sink: self.sink.clone(),
+            last: self.last.clone(),
+            range: (from + span * start, from + span * end),
         }
     }
 
@@ -54,6 +69,8 @@ impl Phases {
         bytes: (u64, u64),
     ) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let (from, to) = self.range;
+        let (start, end) = (from + (to - from) * start, from + (to - from) * end);
         let fraction = (start + (end - start) * within.clamp(0.0, 1.0))
             .max(*last)
             .min(1.0);
@@ -67,13 +84,51 @@ impl Phases {
         });
     }
 
-    /// Whether the whole operation has been reported done (the figure reached 1).
+    /// Whether this handle's part has been reported done (the figure reached its end; 1 for
+    /// the whole operation).
     pub fn finished(&self) -> bool {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) >= 1.0
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) >= self.range.1
     }
 
     pub fn done(&self, message: &str) {
         // Translators: the last progress phase: the operation has finished.
         self.at(1.0, 1.0, 1.0, &gettext("Done"), message, (0, 0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Record(Mutex<Vec<f64>>);
+
+    impl Progress for Record {
+        fn report(&self, update: &ProgressUpdate) {
+            self.0.lock().unwrap().push(update.fraction);
+        }
+    }
+
+    #[test]
+    fn parts_report_within_their_share_and_never_go_back() {
+        let record = Arc::new(Record(Mutex::new(Vec::new())));
+        let whole = Phases::new(record.clone());
+        let os = whole.within(0.0, 0.6);
+        let apps = whole.within(0.6, 1.0);
+        os.at(0.0, 0.5, 1.0, "", "", (0, 0));
+        os.done("");
+        assert!(os.finished() && !whole.finished());
+        apps.at(0.5, 1.0, 0.0, "", "", (0, 0));
+        apps.within(0.0, 0.5).at(0.0, 1.0, 0.5, "", "", (0, 0));
+        os.at(0.0, 1.0, 0.1, "", "", (0, 0));
+        apps.done("");
+        let got: Vec<String> = record
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{f:.2}"))
+            .collect();
+        assert_eq!(got, ["0.30", "0.60", "0.80", "0.80", "0.80", "1.00"]);
+        assert!(whole.finished());
     }
 }

@@ -110,3 +110,15 @@ fn progress_phases_are_german() {
     );
     assert_german(&terminal, "100 % Fertig: Zurückgesetzt");
 }
+
+#[test]
+fn update_all_says_in_german_what_happened_to_each_part() {
+    let german = German::new();
+    german.demo.set_remote_url("http://127.0.0.1:9");
+    let err = german.fails(&["--flatpak-installations", "demo", "update-all"], 1);
+    assert_german(&err, "Das System wurde nicht aktualisiert:");
+    let history = german.ok(&["history"]);
+    let last = history.lines().last().unwrap_or_default();
+    assert!(last.contains("update-all"), "{history}");
+    assert_german(last, "Das System wurde nicht aktualisiert:");
+}

@@ -3,203 +3,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::bus::*;
 use common::{Demo, HttpServer, Rng};
-use zbus::blocking::{Connection, Proxy};
-use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
-
-const PATH: &str = "/io/github/keelapp/Keel/Backend";
-const IFACE: &str = "io.github.keelapp.Keel.Backend1";
-const TX_IFACE: &str = "io.github.keelapp.Keel.Backend1.Transaction";
-
-/// A private message bus and `keel-backend serve` on it.
-struct Service {
-    backend: Option<Child>,
-    /// The name this system's backend takes (one backend per sysroot).
-    name: String,
-    address: String,
-    /// More arguments for `serve`.
-    serve_args: Vec<&'static str>,
-    /// Compiled German translations: the backend then runs in a German session.
-    german: Option<tempfile::TempDir>,
-    demo: Demo,
-    // Declared last: dropped after the backend is killed.
-    _bus: Bus,
-}
-
-/// A private session bus, stopped when dropped (also when a test fails).
-struct Bus {
-    daemon: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start() -> Self {
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon runs");
-        let mut address = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        Self {
-            daemon,
-            address: address.trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        common::stop(&mut self.daemon);
-    }
-}
-
-impl Service {
-    fn start(demo: Demo) -> Self {
-        Self::start_with(demo, &[])
-    }
-
-    fn start_with(demo: Demo, serve_args: &[&'static str]) -> Self {
-        Self::launch(demo, serve_args, None)
-    }
-
-    /// The service in a German session, as a German desktop starts it.
-    fn start_german(demo: Demo) -> Self {
-        Self::launch(demo, &[], Some(common::german_translations()))
-    }
-
-    fn launch(demo: Demo, serve_args: &[&'static str], german: Option<tempfile::TempDir>) -> Self {
-        let bus = Bus::start();
-        let mut service = Self {
-            backend: None,
-            name: keel_backend::dbus::bus_name(&demo.sysroot()),
-            address: bus.address.clone(),
-            serve_args: serve_args.to_vec(),
-            german,
-            demo,
-            _bus: bus,
-        };
-        service.spawn_backend();
-        service
-    }
-
-    fn spawn_backend(&mut self) {
-        let mut command = Command::new(common::bin());
-        if let Some(translations) = &self.german {
-            common::german_session(&mut command, translations.path());
-        }
-        let child = command
-            .arg("--sysroot")
-            .arg(self.demo.sysroot())
-            .args(["serve", "--idle-timeout", "0", "--address", &self.address])
-            .args(&self.serve_args)
-            .spawn()
-            .unwrap();
-        self.backend = Some(child);
-        let conn = self.connect();
-        let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).unwrap();
-        wait_for("the backend to own its name", || {
-            dbus.name_has_owner(self.name.as_str().try_into().unwrap())
-                .unwrap_or(false)
-        });
-    }
-
-    fn kill_backend(&mut self) {
-        if let Some(mut child) = self.backend.take() {
-            common::stop(&mut child);
-        }
-    }
-
-    fn connect(&self) -> Connection {
-        zbus::blocking::connection::Builder::address(self.address.as_str())
-            .unwrap()
-            .build()
-            .unwrap()
-    }
-
-    fn proxy<'a>(&self, conn: &'a Connection) -> Proxy<'a> {
-        Proxy::new(conn, self.name.clone(), PATH, IFACE).unwrap()
-    }
-
-    fn transaction<'a>(&self, conn: &'a Connection, path: &OwnedObjectPath) -> Proxy<'a> {
-        zbus::blocking::proxy::Builder::new(conn)
-            .destination(self.name.clone())
-            .unwrap()
-            .path(path.to_string())
-            .unwrap()
-            .interface(TX_IFACE)
-            .unwrap()
-            .cache_properties(zbus::proxy::CacheProperties::No)
-            .build()
-            .unwrap()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.kill_backend();
-    }
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-type Dict = HashMap<String, OwnedValue>;
-
-fn status(proxy: &Proxy) -> Dict {
-    proxy.call("GetStatus", &()).unwrap()
-}
-
-fn deployments(status: &Dict) -> Vec<Dict> {
-    let value: &Value = &status["deployments"];
-    Vec::<Dict>::try_from(value.try_clone().unwrap()).unwrap()
-}
-
-fn get<'a, T: TryFrom<&'a OwnedValue>>(dict: &'a Dict, key: &str) -> T
-where
-    T::Error: std::fmt::Debug,
-{
-    T::try_from(&dict[key]).unwrap()
-}
-
-fn string(dict: &Dict, key: &str) -> String {
-    <&str>::try_from(&dict[key]).unwrap().to_owned()
-}
-
-/// Waits for a transaction to end; returns (success, error name, message).
-fn wait_finished(tx: &Proxy) -> (bool, String, String) {
-    wait_for("the transaction to finish", || {
-        tx.get_property::<String>("State").unwrap() != "running"
-    });
-    let state: String = tx.get_property("State").unwrap();
-    (
-        state == "succeeded",
-        tx.get_property("ErrorName").unwrap(),
-        tx.get_property("ErrorMessage").unwrap(),
-    )
-}
-
-/// Every transaction's signals, subscribed to before anything starts so that none is missed.
-fn transaction_signals(conn: &Connection) -> zbus::blocking::MessageIterator {
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface(TX_IFACE)
-        .unwrap()
-        .build();
-    zbus::blocking::MessageIterator::for_match_rule(rule, conn, None).unwrap()
-}
+use zbus::blocking::Proxy;
+use zbus::zvariant::{OwnedObjectPath, Value};
 
 /// Asks to pin the rollback deployment while another transaction runs, which must fail: the
 /// deployment's id, the error's name and its message.
@@ -802,21 +612,28 @@ fn committed_introspection_matches_the_service() {
             .unwrap();
         proxy.introspect().unwrap()
     };
-    let committed = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../data/dbus/io.github.keelapp.Keel.Backend1.xml"),
-    )
-    .unwrap();
+    let committed = |file: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/dbus")
+            .join(file);
+        (file.to_owned(), std::fs::read_to_string(path).unwrap())
+    };
+    let backend_xml = committed("io.github.keelapp.Keel.Backend1.xml");
+    let apps_xml = committed("io.github.keelapp.Keel.Apps1.xml");
     let proxy = service.proxy(&conn);
     let rollback = string(&deployments(&status(&proxy))[1], "id");
     let path: OwnedObjectPath = proxy.call("Pin", &(rollback.as_str(),)).unwrap();
     wait_finished(&service.transaction(&conn, &path));
-    for (xml, iface) in [(live(PATH), IFACE), (live(path.as_str()), TX_IFACE)] {
+    for (xml, iface, (file, committed)) in [
+        (live(PATH), IFACE, &backend_xml),
+        (live(path.as_str()), TX_IFACE, &backend_xml),
+        (live(PATH), APPS_IFACE, &apps_xml),
+    ] {
         let block = interface_block(&xml, iface);
         assert_eq!(
-            squash(&interface_block(&committed, iface)),
+            squash(&interface_block(committed, iface)),
             squash(&block),
-            "data/dbus/io.github.keelapp.Keel.Backend1.xml is out of date for {iface}; the service says:\n{block}"
+            "data/dbus/{file} is out of date for {iface}; the service says:\n{block}"
         );
     }
 }

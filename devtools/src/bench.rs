@@ -36,14 +36,19 @@ struct Row {
     cli: Option<(String, Duration)>,
 }
 
-pub fn run(options: &Options) -> Result<()> {
-    let scratch = match &options.dir {
+/// A scratch folder in `dir`, or in the temporary folder.
+pub fn scratch(dir: Option<&Path>) -> Result<tempfile::TempDir> {
+    match dir {
         Some(dir) => tempfile::Builder::new()
             .prefix("keel-bench-")
             .tempdir_in(dir),
         None => tempfile::Builder::new().prefix("keel-bench-").tempdir(),
     }
-    .context("Making a scratch folder")?;
+    .context("Making a scratch folder")
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let scratch = scratch(options.dir.as_deref())?;
     let mut rows = Vec::new();
     for &files in &options.sizes {
         eprintln!("bench: preparing trees of {files} files …");
@@ -95,13 +100,13 @@ fn dbus_cases(scratch: &Path) -> Result<()> {
 }
 
 /// Percentiles of one kind of call.
-struct Timing {
-    p50: Duration,
-    p99: Duration,
+pub struct Timing {
+    pub p50: Duration,
+    pub p99: Duration,
 }
 
 impl Timing {
-    fn of(mut samples: Vec<Duration>) -> Self {
+    pub fn of(mut samples: Vec<Duration>) -> Self {
         samples.sort();
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
         Self {

@@ -2,6 +2,7 @@
 //! times Keel against the `ostree` command; `fedora-scale` makes a sysroot of Fedora's size for it
 //! and for the UI benchmark (build-aux/bench-ui). Built with the workspace, never installed.
 
+mod apps_bench;
 mod bench;
 mod bench_rpmostree;
 
@@ -36,6 +37,19 @@ enum Command {
         #[arg(long)]
         dbus: bool,
     },
+    /// Time listing the installed Flatpaks, Keel against `flatpak list`, on a real installation
+    /// of N apps built for it; prints a table.
+    BenchApps {
+        /// How many apps to install (plus their runtime).
+        #[arg(long, default_value_t = 200)]
+        refs: usize,
+        /// Measured runs of each listing.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Where to build the installation (default: the temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Make a sysroot at Fedora's scale in PATH (PATH/sysroot, PATH/remote): deployments whose
     /// commits carry package lists of Silverblue's size. Open it with `keel --sysroot PATH/sysroot`.
     FedoraScale {
@@ -65,6 +79,17 @@ fn main() -> ExitCode {
             dir,
             dbus,
         }),
+        Command::BenchApps { refs, runs, dir } => {
+            bench::scratch(dir.as_deref()).and_then(|scratch| {
+                apps_bench::run(
+                    &apps_bench::Options {
+                        refs,
+                        runs: runs.max(1),
+                    },
+                    scratch.path(),
+                )
+            })
+        }
         Command::FedoraScale {
             path,
             deployments,

@@ -20,7 +20,61 @@ impl KeelSystem {
     /// running transaction, or, when another program holds the sysroot, by trying again every
     /// second until it lets go.
     pub async fn run(&self, op: Operation, parent: &gtk::Widget) {
-        let Some(client) = self.client() else { return };
+        if let Some(message) = self.run_quietly(op.clone(), parent).await {
+            self.toast(&self.outcome(&op, &message));
+        }
+    }
+
+    /// Checks for updates of the OS and then of the apps, and says what both found in one toast.
+    /// With no Flatpak installed it checks the OS alone (a computer without the `flatpak`
+    /// command would otherwise hear of it at every check).
+    pub async fn check_all(&self, parent: &gtk::Widget) {
+        if self.run_quietly(Operation::Check, parent).await.is_none() {
+            return;
+        }
+        let os_update = self
+            .with_status(|s| s.cached_update.is_some())
+            .unwrap_or(false);
+        if self.apps().n_items() == 0 {
+            self.toast(&format::check_result(os_update));
+            return;
+        }
+        let text = match self.run_quietly(Operation::AppsCheck, parent).await {
+            Some(_) => format::check_all_result(os_update, self.app_updates()),
+            None => format::check_result(os_update),
+        };
+        self.toast(&text);
+    }
+
+    /// What the toast says after `op` succeeded with the backend's `message`.
+    fn outcome(&self, op: &Operation, message: &str) -> String {
+        match op {
+            Operation::Check => format::check_result(
+                self.with_status(|s| s.cached_update.is_some())
+                    .unwrap_or(false),
+            ),
+            Operation::AppsCheck => format::apps_check_result(self.app_updates()),
+            // The backend's sentence says what happened to each part (and to which apps).
+            Operation::UpdateAll
+            | Operation::AppsUpdate(_)
+            | Operation::AppsUninstall { .. }
+            | Operation::AppsRemoveUnused
+                if !message.is_empty() =>
+            {
+                message.to_owned()
+            }
+            _ => format::success_message(
+                op,
+                self.with_status(|s| s.capabilities.can_reboot)
+                    .unwrap_or(false),
+            ),
+        }
+    }
+
+    /// [`KeelSystem::run`] without the toast: the backend's closing message when it succeeded;
+    /// None when it failed (reported), was cancelled or the person chose not to wait.
+    async fn run_quietly(&self, op: Operation, parent: &gtk::Widget) -> Option<String> {
+        let client = self.client()?;
         let imp = self.imp();
         let mut waiting = false;
         loop {
@@ -36,7 +90,7 @@ impl KeelSystem {
                     imp.waiting.set(false);
                     self.set_busy(false);
                     self.toast(&gettext("Stopped waiting; nothing was changed"));
-                    return;
+                    return None;
                 }
             }
             // From here the transaction is this window's own: Cancel cancels it.
@@ -46,11 +100,11 @@ impl KeelSystem {
                 Err(err) => Err(err),
             };
             match result {
-                Ok(_) => break,
+                Ok(message) => return Some(message),
                 Err(err) if err.is_busy() => {
                     if !waiting {
                         if !crate::feedback::offer_to_wait(parent, &err).await {
-                            return;
+                            return None;
                         }
                         waiting = true;
                         imp.wait_cancelled.set(false);
@@ -65,22 +119,10 @@ impl KeelSystem {
                         self.set_busy(false);
                     }
                     self.report_failure(&err);
-                    return;
+                    return None;
                 }
             }
         }
-        let text = match op {
-            Operation::Check => format::check_result(
-                self.with_status(|s| s.cached_update.is_some())
-                    .unwrap_or(false),
-            ),
-            _ => format::success_message(
-                &op,
-                self.with_status(|s| s.capabilities.can_reboot)
-                    .unwrap_or(false),
-            ),
-        };
-        self.toast(&text);
     }
 
     /// Follows a transaction that is already running (started by another window, or before Keel
@@ -102,7 +144,8 @@ impl KeelSystem {
         let imp = self.imp();
         imp.running.replace(Some(path.clone()));
         self.set_busy(true);
-        if let Some(operation) = client.operation(path.clone()).await {
+        let operation = client.operation(path.clone()).await;
+        if let Some(operation) = operation {
             self.set_string(
                 &imp.running_operation,
                 operation.as_str(),
@@ -120,6 +163,9 @@ impl KeelSystem {
         imp.running.replace(None);
         self.set_busy(false);
         self.refresh().await;
+        if operation.is_some_and(super::apps::touches_apps) {
+            self.refresh_apps().await;
+        }
         // Cleared after the read: what the Updates row says next is the fresh status.
         self.set_string(&imp.running_operation, "", "running-operation");
         result

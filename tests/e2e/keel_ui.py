@@ -348,6 +348,24 @@ class Demo:
     def versions(self):
         return [d["version"] for d in self.status()["deployments"]]
 
+    def apps(self):
+        """The demo's installed Flatpaks as the backend lists them (`apps list --json`)."""
+        out = subprocess.run([BACKEND, "--demo", "apps", "list", "--json"], env={**os.environ, **self.env},
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    def apps_cli(self, *args):
+        """Runs `keel-backend --demo apps …` as another program would, beside the window."""
+        subprocess.run([BACKEND, "--demo", "apps", *args], env={**os.environ, **self.env},
+                       check=True, capture_output=True, text=True)
+
+    def publish(self):
+        """Publishes a new OS version and an app update on the demo's remotes; returns the OS's new
+        version (it says "Published Keel Demo OS VERSION")."""
+        out = subprocess.run([BACKEND, "demo", "publish", "--dir", self.dir], check=True, capture_output=True,
+                             text=True, env={**os.environ, "LANGUAGE": "C"}).stdout
+        return out.splitlines()[0].split()[-1]
+
     def wait_versions(self, expected):
         wait_for(f"deployments {expected}", lambda: self.versions() == expected)
         # libostree's own view agrees, in the same order.
@@ -361,9 +379,9 @@ def progress_value(window):
 
 
 @contextlib.contextmanager
-def demo_window(demo):
+def demo_window(demo, env=None):
     """Keel on a demo system, its window up and showing the system; closed afterwards."""
-    keel = Keel("--demo", env=demo.env)
+    keel = Keel("--demo", env={**demo.env, **(env or {})})
     try:
         window = keel.window()
         find(window, "label", "The system is up to date", timeout=60)

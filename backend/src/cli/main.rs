@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod apps;
 mod print;
 
 use clap::{Args, Parser, Subcommand};
@@ -29,6 +30,11 @@ use print::{
 struct Cli {
     #[command(flatten)]
     target: Target,
+    /// The Flatpak installations to show and change: host, demo, none, or a folder holding a
+    /// user installation (default: the demo's for the demo, the computer's own for --system,
+    /// none for another sysroot).
+    #[arg(long, global = true, value_name = "WHICH")]
+    flatpak_installations: Option<apps::Which>,
     #[command(subcommand)]
     command: Command,
 }
@@ -131,6 +137,13 @@ enum Command {
     },
     /// Restart into the next-boot deployment (simulated on the demo and test sysroots).
     Reboot,
+    /// The Flatpak apps and runtimes.
+    Apps {
+        #[command(subcommand)]
+        action: apps::AppsAction,
+    },
+    /// Check and update the system, then update every app and runtime with an update.
+    UpdateAll,
     /// Serve the D-Bus API (io.github.keelapp.Keel.Backend1) for the UI.
     Serve {
         /// Connect to this bus address instead of the session bus.
@@ -160,7 +173,11 @@ enum Command {
 #[derive(Subcommand)]
 enum DemoAction {
     /// Create the demo system.
-    Init,
+    Init {
+        /// Without the demo's Flatpak apps (faster; for tests of the system side).
+        #[arg(long)]
+        without_apps: bool,
+    },
     /// Publish a new version on the demo's remote.
     Publish,
     /// Delete the demo system.
@@ -188,7 +205,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // Translators: the command line's prefix of an error sentence.
+            // Translators: the command line’s prefix of an error sentence.
             eprintln!(
                 "{}",
                 fill(&gettext("error: {message}"), &[("message", err.message())])
@@ -250,17 +267,16 @@ fn resolve_target(target: &Target) -> Result<(PathBuf, bool)> {
     Ok((path, is_demo))
 }
 
-fn open(target: &Target) -> Result<Box<dyn SystemDriver>> {
-    let (path, demo) = resolve_target(target)?;
-    driver::open(&driver::Target { path, demo })
-}
-
 #[cfg(feature = "demo")]
 fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
     let dir = dir.unwrap_or_else(demo::default_dir);
     match action {
-        DemoAction::Init => {
-            demo::init(&dir)?;
+        DemoAction::Init { without_apps } => {
+            if *without_apps {
+                demo::init_without_apps(&dir)?;
+            } else {
+                demo::init(&dir)?;
+            }
             println!(
                 "{}",
                 in_dir(gettext("Created the demo system in {dir}"), &dir)
@@ -283,10 +299,18 @@ fn run_demo(action: &DemoAction, dir: Option<PathBuf>) -> Result<()> {
         }
         DemoAction::Publish => {
             let version = demo::publish(&dir)?;
-            // Translators: {os} is the demo's name ("Keel Demo OS"), {version} its new version.
+            // Translators: {os} is the demo’s name ("Keel Demo OS"), {version} its new version.
             let published = gettext("Published {os} {version}");
             let os = demo::content::OS_NAME;
             println!("{}", fill(&published, &[("os", os), ("version", &version)]));
+            if let Some(version) = demo::apps::publish(&dir)? {
+                // Translators: {app} is a demo app’s name ("Notes"), {version} its new version.
+                let published = gettext("Published {app} {version} on the demo’s Flatpak remote");
+                println!(
+                    "{}",
+                    fill(&published, &[("app", "Notes"), ("version", &version)])
+                );
+            }
             Ok(())
         }
     }
@@ -311,6 +335,7 @@ fn run(cli: Cli) -> Result<()> {
     } = &cli.command
     {
         let (path, demo) = resolve_target(&cli.target)?;
+        let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
         return keel_backend::service::serve(
             driver::Target { path, demo },
             keel_backend::service::Options {
@@ -318,11 +343,25 @@ fn run(cli: Cli) -> Result<()> {
                 idle_timeout: (*idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(*idle_timeout)),
                 fail_progress_signals: *test_fail_progress_signals,
+                installations,
             },
         );
     }
-    let system = open(&cli.target)?;
-    act(&*system, cli.command)
+    let (path, demo) = resolve_target(&cli.target)?;
+    let installations = apps::installations(cli.flatpak_installations.clone(), &path, demo);
+    if let Command::Apps {
+        action: apps::AppsAction::List { json },
+    } = cli.command
+    {
+        // Listing reads the installations only: no system needed.
+        return apps::list(installations.as_ref(), json);
+    }
+    let system = driver::open(&driver::Target { path, demo })?;
+    match cli.command {
+        Command::Apps { action } => apps::act(&*system, installations, action),
+        Command::UpdateAll => apps::update_all(&*system, installations),
+        command => act(&*system, command),
+    }
 }
 
 /// Runs a command on the system: reads here, changes in [`change`].
@@ -444,6 +483,8 @@ fn change(system: &dyn SystemDriver, command: Command) -> Result<()> {
         | Command::DbList { .. }
         | Command::History { .. }
         | Command::Serve { .. }
+        | Command::Apps { .. }
+        | Command::UpdateAll
         | Command::BusName => {
             unreachable!("handled by act and run")
         }
@@ -478,7 +519,7 @@ fn cleanup(
     if dry_run {
         let estimate = system.cleanup_estimate(what)?;
         for id in &estimate.deployments {
-            // Translators: a dry run of a cleanup; {id} is a deployment's id.
+            // Translators: a dry run of a cleanup; {id} is a deployment’s id.
             println!("{}", fill(&gettext("would remove {id}"), &[("id", id)]));
         }
         // Translators: a dry run of a cleanup.

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use keel_api::i18n::{fill, gettext};
+use keel_backend::apps::App;
 use keel_backend::format;
 use keel_backend::model::{ConfigDiff, Deployment, HistoryEntry, SystemStatus, Update};
 use keel_backend::packages::PackageDiff;
@@ -49,6 +50,64 @@ pub(crate) fn print_history(history: &[HistoryEntry]) {
             e.operation,
             e.message
         );
+    }
+}
+
+/// The apps, then the runtimes: name, id, version, branch, installation, size, and what to know
+/// (an update waiting, end of life, unused, unreadable).
+pub(crate) fn print_apps(apps: &[App]) {
+    let (runtimes, apps): (Vec<&App>, Vec<&App>) = apps.iter().partition(|a| a.is_runtime());
+    // Translators: headings of `keel-backend apps list`.
+    for (heading, list) in [(gettext("Apps:"), apps), (gettext("Runtimes:"), runtimes)] {
+        if list.is_empty() {
+            continue;
+        }
+        println!("{heading}");
+        for a in list {
+            let mut notes = Vec::new();
+            if a.has_update() {
+                // Translators: a note in `keel-backend apps list`.
+                notes.push(gettext("update available"));
+            }
+            if !a.end_of_life.is_empty() {
+                let note = if a.end_of_life_rebase.is_empty() {
+                    // Translators: a note in `keel-backend apps list`; {reason} is the publisher's.
+                    fill(
+                        &gettext("end of life: {reason}"),
+                        &[("reason", &a.end_of_life)],
+                    )
+                } else {
+                    // Translators: a note in `keel-backend apps list`; {ref} replaces the app.
+                    fill(
+                        &gettext("end of life, replaced by {ref}"),
+                        &[("ref", &a.end_of_life_rebase)],
+                    )
+                };
+                notes.push(note);
+            }
+            if a.unused {
+                // Translators: a note in `keel-backend apps list`: no installed app uses it.
+                notes.push(gettext("unused"));
+            }
+            if !a.broken.is_empty() {
+                // Translators: a note in `keel-backend apps list`; {reason} says what is wrong.
+                notes.push(fill(&gettext("broken: {reason}"), &[("reason", &a.broken)]));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", notes.join("; "))
+            };
+            println!(
+                "  {:<20} {:<32} {:<10} {:<8} {:<8} {:>9}{notes}",
+                a.name,
+                a.id,
+                a.version,
+                a.branch,
+                a.installation,
+                format::size(a.installed_size)
+            );
+        }
     }
 }
 

@@ -2,9 +2,12 @@
 //! the user owns. Only the content is invented ("Keel Demo OS"); every operation on it is real.
 //!
 //! Layout: `DIR/remote` (the update server's repository, archive mode) and `DIR/sysroot` (the system,
-//! following `keeldemo:keeldemo/stable/x86_64` from that remote).
+//! following `keeldemo:keeldemo/stable/x86_64` from that remote), and `DIR/flatpak` (the demo's
+//! Flatpak repository and installation, see [`apps`]).
 
+pub mod apps;
 pub mod content;
+pub mod flatpak;
 
 use std::path::{Path, PathBuf};
 
@@ -41,9 +44,19 @@ pub fn exists(dir: &Path) -> bool {
 }
 
 /// Creates the demo in `dir`: versions 1 and 2 deployed (2 booted, 1 its rollback) and version 3
-/// waiting on the remote. Built in a scratch folder beside `dir` and moved into place whole, so an
-/// interrupted init leaves nothing half-made.
+/// waiting on the remote, and its Flatpaks (when the `flatpak` command is there). Built in a
+/// scratch folder beside `dir` and moved into place whole, so an interrupted init leaves nothing
+/// half-made.
 pub fn init(dir: &Path) -> Result<()> {
+    create(dir, true)
+}
+
+/// Like [`init`] without the Flatpaks: the OS side alone (its tests, which need no apps).
+pub fn init_without_apps(dir: &Path) -> Result<()> {
+    create(dir, false)
+}
+
+fn create(dir: &Path, with_apps: bool) -> Result<()> {
     if exists(dir) {
         return Err(Error::InvalidArgument(format!(
             "A demo system already exists in {}; `keel-backend demo remove` deletes it.",
@@ -62,7 +75,7 @@ pub fn init(dir: &Path) -> Result<()> {
         .prefix(".keel-demo-")
         .tempdir_in(parent)
         .context("Creating the demo system")?;
-    build(scratch.path(), dir).context("Creating the demo system")?;
+    build(scratch.path(), dir, with_apps).context("Creating the demo system")?;
     if dir.exists() {
         std::fs::remove_dir(dir)?;
     }
@@ -70,7 +83,7 @@ pub fn init(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn build(work: &Path, final_dir: &Path) -> Result<()> {
+fn build(work: &Path, final_dir: &Path, with_apps: bool) -> Result<()> {
     let remote = ostree::Repo::new_for_path(remote_dir(work));
     remote.create(ostree::RepoMode::Archive, gio::Cancellable::NONE)?;
 
@@ -85,6 +98,9 @@ fn build(work: &Path, final_dir: &Path) -> Result<()> {
     }
     commit_version(&remote, INITIAL_VERSIONS)?;
     commit_packages(&remote)?;
+    if with_apps {
+        apps::init(work, final_dir)?;
+    }
     Ok(())
 }
 

@@ -38,6 +38,9 @@ pub trait SystemDriver: Send + Sync {
     fn config_diff(&self, deployment: &str) -> Result<ConfigDiff>;
     /// Past operations, oldest first.
     fn history(&self) -> Result<Vec<HistoryEntry>>;
+    /// Adds an operation done beside the driver (on the Flatpak apps, Update All) to the same
+    /// history, so one journal tells everything done to the workstation.
+    fn record(&self, entry: &HistoryEntry) -> Result<()>;
     /// Packages the package source offers for layering (may download the source's index).
     fn available_packages(&self) -> Result<Vec<AvailablePackage>>;
     /// What [`SystemDriver::cleanup`] would remove and free, without changing anything.

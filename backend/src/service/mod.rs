@@ -1,4 +1,5 @@
-//! `keel-backend serve`: the D-Bus API the UI talks to (`io.github.keelapp.Keel.Backend1`).
+//! `keel-backend serve`: the D-Bus API the UI talks to (`io.github.keelapp.Keel.Backend1`, and
+//! `io.github.keelapp.Keel.Apps1` for the Flatpak apps, in `apps`).
 //!
 //! Reads answer from the reader threads (the slow ones, a package listing or a cleanup estimate,
 //! on a thread of their own); each mutation becomes a transaction object (`transaction`) with one
@@ -6,6 +7,7 @@
 //! `Busy`. A transaction runs to its end whoever disconnects. The API is documented in
 //! data/dbus/README.md and its introspection is committed in data/dbus/.
 
+mod apps;
 mod transaction;
 mod worker;
 
@@ -23,7 +25,7 @@ use keel_api::TransactionState;
 use keel_api::i18n::{fill, gettext};
 use transaction::{ActiveGuard, Transaction, run_transaction};
 pub use worker::Target;
-use worker::{Answer, MutationJob, Query, Request, Workers};
+use worker::{Answer, Changed, MutationJob, Query, Request, Workers};
 
 pub use crate::dbus::{BUS_NAME, OBJECT_PATH};
 use crate::dbus::{
@@ -67,6 +69,9 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     /// For tests: every progress signal fails to go out, as on a connection that dropped.
     pub fail_progress_signals: bool,
+    /// The Flatpak installations the Apps interface lists and changes; None for none (a test
+    /// sysroot: the person's own apps are never touched unless asked).
+    pub installations: Option<crate::apps::Installations>,
 }
 
 struct Active {
@@ -83,7 +88,8 @@ struct State {
     fail_progress_signals: bool,
 }
 
-/// The main object.
+/// The main object (cloned into the Apps interface, which shares its state).
+#[derive(Clone)]
 struct Backend {
     workers: Workers,
     state: Arc<Mutex<State>>,
@@ -459,6 +465,18 @@ impl Backend {
         self.start(Request::Reboot, server, conn).await
     }
 
+    /// Checks and updates the system, then updates every app and runtime with an update: one
+    /// transaction, one progress (the system 0–0.6, the apps 0.6–1). A failure of the system does
+    /// not stop the apps; the Finished message says what happened to each.
+    #[zbus(out_args("transaction"))]
+    async fn update_all(
+        &self,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath> {
+        self.start(Request::UpdateAll, server, conn).await
+    }
+
     /// Keeps the service running while the caller is connected (as rpm-ostreed's RegisterClient).
     async fn register_client(&self, #[zbus(header)] header: zbus::message::Header<'_>) {
         self.touch();
@@ -509,7 +527,7 @@ pub fn serve(target: Target, options: Options) -> crate::Result<()> {
 async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     let (changed_tx, changed_rx) = async_channel::unbounded();
     let name = crate::dbus::bus_name(&target.path);
-    let workers = Workers::start(target, changed_tx)?;
+    let workers = Workers::start(target, options.installations.clone(), changed_tx)?;
     let state = Arc::new(Mutex::new(State {
         last_call: Some(Instant::now()),
         fail_progress_signals: options.fail_progress_signals,
@@ -524,8 +542,13 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
         None => zbus::connection::Builder::session(),
     }
     .map_err(bus_error)?;
+    let apps = apps::Apps {
+        backend: backend.clone(),
+    };
     let conn = builder
         .serve_at(OBJECT_PATH, backend)
+        .map_err(bus_error)?
+        .serve_at(OBJECT_PATH, apps)
         .map_err(bus_error)?
         .name(name.as_str())
         .map_err(bus_error)?
@@ -544,10 +567,14 @@ async fn serve_async(target: Target, options: Options) -> crate::Result<()> {
     conn.executor()
         .spawn(
             async move {
-                while changed_rx.recv().await.is_ok() {
-                    if let Ok(emitter) = SignalEmitter::new(&announcer, OBJECT_PATH) {
-                        let _ = Backend::status_changed(&emitter).await;
-                    }
+                while let Ok(what) = changed_rx.recv().await {
+                    let Ok(emitter) = SignalEmitter::new(&announcer, OBJECT_PATH) else {
+                        continue;
+                    };
+                    let _ = match what {
+                        Changed::System => Backend::status_changed(&emitter).await,
+                        Changed::Apps => apps::Apps::apps_changed(&emitter).await,
+                    };
                 }
             },
             "keel-announcer",

@@ -67,6 +67,7 @@ pub(super) async fn run_transaction(
                 let _ = backend.get().await.active_transaction_changed(&main).await;
             }
             let _ = Backend::status_changed(&main).await;
+            let _ = super::apps::Apps::apps_changed(&main).await;
         }
     }
 }
@@ -133,6 +134,7 @@ async fn finish(
         .interface::<_, Transaction>(path)
         .await?;
     let emitter = iface.signal_emitter().clone();
+    let operation = iface.get().await.operation;
     let (success, name, message) = match outcome {
         Ok(message) => (true, String::new(), message.clone()),
         Err(err) => (false, err.kind().dbus_name(), err.message().to_owned()),
@@ -173,7 +175,11 @@ async fn finish(
         .active_transaction_changed(&main)
         .await?;
     Transaction::finished(&emitter, success, &name, &message).await?;
+    // The history (and so the status's history mark) takes in apps operations too.
     Backend::status_changed(&main).await?;
+    if operation.concerns_apps() {
+        super::apps::Apps::apps_changed(&main).await?;
+    }
     let keeper = conn.clone();
     let path = path.clone();
     conn.executor()

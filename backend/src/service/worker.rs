@@ -1,21 +1,25 @@
 //! The threads that do the service's work, each with a driver of its own: a reader that answers
 //! queries at once and notices changes made by other programs, a slow reader for queries that may
-//! download or walk the whole repository (so they never hold up a status), and a writer that runs
-//! one mutation at a time.
+//! download or walk the whole repository (so they never hold up a status), an apps reader that
+//! lists the Flatpak installations and watches them (`apps_reader`), and a writer that runs one
+//! mutation at a time — the system's, the apps' and Update All alike.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::apps::{Flatpak, Installations};
 pub use crate::driver::Target;
 use crate::driver::{self, Cancel, CleanupSet, SystemDriver};
 use crate::error::{Error, Result};
+use crate::jobs::{self, AppsJob};
 use crate::model::{
     AvailablePackage, CleanupEstimate, ConfigDiff, Deployment, HistoryEntry, SystemStatus,
 };
 use crate::packages::{Package, PackageDiff};
 use crate::progress::{Phases, Progress, ProgressUpdate};
 use keel_api::Operation;
+use keel_api::apps::App;
 use keel_api::i18n::{fill, gettext};
 
 /// A mutation, as a client asked for it; two equal requests are the same transaction.
@@ -32,6 +36,8 @@ pub enum Request {
     ResetPackages,
     Cleanup(CleanupSet),
     Reboot,
+    Apps(AppsJob),
+    UpdateAll,
 }
 
 impl Request {
@@ -52,6 +58,8 @@ impl Request {
             Request::ResetPackages => Operation::ResetPackages,
             Request::Cleanup(_) => Operation::Cleanup,
             Request::Reboot => Operation::Reboot,
+            Request::Apps(job) => job.operation(),
+            Request::UpdateAll => Operation::UpdateAll,
         }
     }
 }
@@ -70,6 +78,8 @@ pub enum Query {
     Packages,
     /// Every package of one deployment or commit (cached by commit).
     DeploymentPackages(String),
+    /// The installed Flatpak apps and runtimes (the apps reader answers it).
+    Apps,
 }
 
 impl Query {
@@ -91,11 +101,20 @@ pub enum Answer {
     History(Vec<HistoryEntry>),
     Packages(Vec<AvailablePackage>),
     DeploymentPackages(Vec<Package>),
+    Apps(Vec<App>),
 }
 
-struct QueryJob {
-    query: Query,
-    reply: async_channel::Sender<Result<Answer>>,
+pub(super) struct QueryJob {
+    pub(super) query: Query,
+    pub(super) reply: async_channel::Sender<Result<Answer>>,
+}
+
+/// What another program changed, for the service to announce.
+pub enum Changed {
+    /// The sysroot (`StatusChanged`).
+    System,
+    /// A Flatpak installation (`AppsChanged`).
+    Apps,
 }
 
 /// What a running mutation tells the service, in order: progress, then its end.
@@ -123,19 +142,32 @@ impl Progress for ChannelProgress {
 pub struct Workers {
     queries: mpsc::Sender<QueryJob>,
     slow_queries: mpsc::Sender<QueryJob>,
+    app_queries: mpsc::Sender<QueryJob>,
     mutations: mpsc::Sender<MutationJob>,
 }
 
 impl Workers {
-    /// Starts the threads; `changed` hears of every change to the sysroot by anyone.
-    pub fn start(target: Target, changed: async_channel::Sender<()>) -> Result<Self> {
+    /// Starts the threads; `changed` hears of every change to the sysroot by anyone, and of
+    /// every change to the Flatpak installations by another program.
+    pub fn start(
+        target: Target,
+        installations: Option<Installations>,
+        changed: async_channel::Sender<Changed>,
+    ) -> Result<Self> {
         // Decided once: the workers open this kind whatever happens to the bus later. And
         // opened once here, so a bad sysroot fails the service's start, not its first call.
         let kind = driver::Kind::of(&target);
         driver::open_as(&target, kind)?;
         let (queries, query_rx) = mpsc::channel::<QueryJob>();
         let (slow_queries, slow_query_rx) = mpsc::channel::<QueryJob>();
+        let (app_queries, app_query_rx) = mpsc::channel::<QueryJob>();
         let (mutations, mutation_rx) = mpsc::channel::<MutationJob>();
+        let watch = super::apps::Watch::new(installations.clone());
+        let reader_watch = watch.clone();
+        let apps_changed = changed.clone();
+        std::thread::Builder::new()
+            .name("keel-apps-reader".to_owned())
+            .spawn(move || super::apps::apps_reader(reader_watch, app_query_rx, apps_changed))?;
         let reader_target = target.clone();
         std::thread::Builder::new()
             .name("keel-reader".to_owned())
@@ -146,17 +178,20 @@ impl Workers {
             .spawn(move || reader(slow_target, kind, slow_query_rx, None))?;
         std::thread::Builder::new()
             .name("keel-writer".to_owned())
-            .spawn(move || writer(target, kind, mutation_rx))?;
+            .spawn(move || writer(target, kind, installations, watch, mutation_rx))?;
         Ok(Self {
             queries,
             slow_queries,
+            app_queries,
             mutations,
         })
     }
 
     pub async fn ask(&self, query: Query) -> Result<Answer> {
         let (reply, answer) = async_channel::bounded(1);
-        let reader = if query.is_slow() {
+        let reader = if matches!(query, Query::Apps) {
+            &self.app_queries
+        } else if query.is_slow() {
             &self.slow_queries
         } else {
             &self.queries
@@ -177,8 +212,9 @@ impl Workers {
     }
 }
 
-/// How often the reader looks for changes made by other programs (a stat of the sysroot).
-const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the readers look for changes made by other programs (a stat of the sysroot, of the
+/// Flatpak installations).
+pub(super) const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Answers queries with a driver of its own. The reader (with `changed`) also watches for changes
 /// by other programs; the slow reader takes the queries that may download or walk the repository.
@@ -188,7 +224,7 @@ fn reader(
     target: Target,
     kind: driver::Kind,
     jobs: mpsc::Receiver<QueryJob>,
-    changed: Option<async_channel::Sender<()>>,
+    changed: Option<async_channel::Sender<Changed>>,
 ) {
     let mut system = Driver::open(target, kind, "reader");
     let interval = if changed.is_some() {
@@ -200,7 +236,7 @@ fn reader(
         // A change by another program noticed here is announced too, as the watch would; so is
         // whatever changed while the driver could not be opened.
         if let (Some(changed), Ok(true)) = (&changed, system.reload().map(|c| c || reopened)) {
-            let _ = changed.send_blocking(());
+            let _ = changed.send_blocking(Changed::System);
         }
     };
     loop {
@@ -231,16 +267,27 @@ fn answer(system: &dyn SystemDriver, query: Query) -> Result<Answer> {
         Query::CleanupEstimate(what) => system.cleanup_estimate(what).map(Answer::CleanupEstimate),
         Query::Packages => system.available_packages().map(Answer::Packages),
         Query::DeploymentPackages(d) => system.packages(&d).map(Answer::DeploymentPackages),
+        Query::Apps => unreachable!("the apps reader answers it"),
     }
 }
 
-fn writer(target: Target, kind: driver::Kind, jobs: mpsc::Receiver<MutationJob>) {
-    // Updates are background work: at a lower CPU priority (inherited by libostree's threads) the
-    // desktop, and Keel's own window, stay smooth while one runs.
+/// Runs every mutation, one at a time: the system's, the apps' (the `flatpak` command it starts
+/// inherits its lower priority) and Update All, which needs the system's driver and the apps
+/// together. The readers never wait for it, so a status or a list of apps answers while it works.
+fn writer(
+    target: Target,
+    kind: driver::Kind,
+    installations: Option<Installations>,
+    watch: super::apps::Watch,
+    jobs: mpsc::Receiver<MutationJob>,
+) {
+    // Updates are background work: at a lower CPU priority (inherited by libostree's threads and
+    // the flatpak command) the desktop, and Keel's own window, stay smooth while one runs.
     if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
         tracing::debug!("could not lower the writer's priority: {err}");
     }
     let mut system = Driver::open(target, kind, "writer");
+    let flatpak = installations.map(Flatpak::new);
     for job in jobs {
         let system = match system.wait() {
             Ok((system, _)) => system,
@@ -252,7 +299,17 @@ fn writer(target: Target, kind: driver::Kind, jobs: mpsc::Receiver<MutationJob>)
         let _ = system.reload();
         let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(job.events.clone()));
         let phases = Phases::new(progress.clone());
-        let result = perform(system, &job.request, &phases, &job.cancel);
+        let result = match &job.request {
+            Request::Apps(apps) => {
+                jobs::run_apps(system, flatpak.as_ref(), apps, &phases, &job.cancel)
+            }
+            Request::UpdateAll => jobs::update_all(system, flatpak.as_ref(), &phases, &job.cancel),
+            request => perform(system, request, &phases, &job.cancel),
+        };
+        if job.request.operation().concerns_apps() {
+            // The service announces this change itself; the watch need not again.
+            watch.settle();
+        }
         // Operations without phases of their own (pin, remove…) still end at 1, in the reader's
         // language; one that reported its end keeps its last words.
         if result.is_ok() && !phases.finished() {
@@ -364,5 +421,6 @@ fn perform(
         Request::ResetPackages => system.reset_packages(phases, cancel).map(layered),
         Request::Cleanup(what) => system.cleanup(*what, cancel).map(freed),
         Request::Reboot => system.reboot().map(|r| r.message()),
+        Request::Apps(_) | Request::UpdateAll => unreachable!("the writer runs them with the apps"),
     }
 }

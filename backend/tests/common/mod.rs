@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod bus;
+pub mod flatpak;
+pub mod served;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};

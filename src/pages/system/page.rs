@@ -11,6 +11,7 @@ use keel_api::model::{Advisory, Update};
 use super::deployment_row::KeelDeploymentRow;
 use super::update_row::KeelUpdateRow;
 use crate::client::Operation;
+use crate::pages::progress_box::KeelProgressBox;
 use crate::format;
 use crate::state::{KeelDeployment, KeelSystem};
 
@@ -19,7 +20,7 @@ use crate::state::{KeelDeployment, KeelSystem};
 pub enum Action {
     Check,
     Update,
-    Cancel,
+    UpdateAll,
     RollBack,
     CleanUp,
     /// The ones below take a deployment's id.
@@ -36,7 +37,7 @@ impl Action {
         match self {
             Self::Check => "system.check",
             Self::Update => "system.update",
-            Self::Cancel => "system.cancel",
+            Self::UpdateAll => "system.update-all",
             Self::RollBack => "system.roll-back",
             Self::CleanUp => "system.clean-up",
             Self::Pin => "system.pin",
@@ -49,9 +50,10 @@ impl Action {
     }
 
     /// Those that change the system: off while a transaction runs.
-    const MUTATIONS: [Self; 8] = [
+    const MUTATIONS: [Self; 9] = [
         Self::Check,
         Self::Update,
+        Self::UpdateAll,
         Self::RollBack,
         Self::CleanUp,
         Self::Pin,
@@ -79,9 +81,7 @@ mod imp {
         #[template_child]
         pub progress_row: TemplateChild<adw::PreferencesRow>,
         #[template_child]
-        pub progress_label: TemplateChild<gtk::Label>,
-        #[template_child]
-        pub progress_bar: TemplateChild<gtk::ProgressBar>,
+        pub progress_box: TemplateChild<KeelProgressBox>,
         #[template_child]
         pub deployments_list: TemplateChild<gtk::ListBox>,
         #[template_child]
@@ -102,6 +102,7 @@ mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             KeelUpdateRow::ensure_type();
+            KeelProgressBox::ensure_type();
             klass.bind_template();
             let run = |klass: &mut Self::Class, action: Action, op: fn(String) -> Operation| {
                 let parameter = Some(glib::VariantTy::STRING);
@@ -115,13 +116,13 @@ mod imp {
             run(klass, Action::Unpin, Operation::Unpin);
             run(klass, Action::Remove, Operation::Remove);
             klass.install_action_async(Action::Check.name(), None, |page, _, _| async move {
-                page.run(Operation::Check).await;
+                page.system().check_all(page.upcast_ref()).await;
             });
             klass.install_action_async(Action::Update.name(), None, |page, _, _| async move {
                 page.run(Operation::Update).await;
             });
-            klass.install_action_async(Action::Cancel.name(), None, |page, _, _| async move {
-                page.system().cancel().await;
+            klass.install_action_async(Action::UpdateAll.name(), None, |page, _, _| async move {
+                page.run(Operation::UpdateAll).await;
             });
             klass.install_action_async(Action::RollBack.name(), None, |page, _, _| async move {
                 page.confirm_rollback(None).await;
@@ -196,14 +197,7 @@ impl KeelSystemPage {
             .bind_property("busy", &*imp.progress_row, "visible")
             .sync_create()
             .build();
-        system
-            .bind_property("progress-fraction", &*imp.progress_bar, "fraction")
-            .sync_create()
-            .build();
-        system
-            .bind_property("progress-text", &*imp.progress_label, "label")
-            .sync_create()
-            .build();
+        imp.progress_box.set_system(system);
         let page = self.downgrade();
         let update_actions = move |_: &KeelSystem| {
             if let Some(page) = page.upgrade() {
@@ -237,7 +231,6 @@ impl KeelSystemPage {
             };
             self.action_set_enabled(action.name(), !busy && possible);
         }
-        self.action_set_enabled(Action::Cancel.name(), busy);
     }
 
     /// The package changes and advisories of the update on the server, rebuilt only when that

@@ -1,5 +1,7 @@
 //! `KeelUpdateRow`: what the Updates group says first — an update on the server, one waiting for
-//! a restart, or that the system is up to date — and what runs while a check or an update does.
+//! a restart, or that the system is up to date, with the app updates waiting too — and what runs
+//! while a check or an update does. It offers Update (the OS) or, when apps have updates too,
+//! Update All.
 
 use std::cell::OnceCell;
 
@@ -19,7 +21,11 @@ mod imp {
     #[template(file = "update_row.ui")]
     pub struct KeelUpdateRow {
         #[template_child]
+        pub check_button: TemplateChild<gtk::Button>,
+        #[template_child]
         pub update_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub update_all_button: TemplateChild<gtk::Button>,
         pub system: OnceCell<KeelSystem>,
     }
 
@@ -66,6 +72,7 @@ impl KeelUpdateRow {
         system.connect_status_changed(show.clone());
         system.connect_running_operation_notify(show.clone());
         system.connect_unavailable_notify(show.clone());
+        system.connect_app_updates_notify(show.clone());
         show(system);
     }
 
@@ -78,6 +85,8 @@ impl KeelUpdateRow {
             Some(Operation::Check) => Some(gettext("Checking for updates…")),
             Some(Operation::Download) => Some(gettext("Downloading the update…")),
             Some(Operation::Update) => Some(gettext("Updating…")),
+            Some(Operation::UpdateAll) => Some(gettext("Updating the system and the apps…")),
+            Some(Operation::AppsCheck) => Some(gettext("Checking for app updates…")),
             _ => None,
         };
         if let Some(title) = running {
@@ -86,9 +95,23 @@ impl KeelUpdateRow {
         }
         match system.with_status(|s| (format::update_summary(s), s.cached_update.is_some())) {
             Some((summary, available)) => {
+                let apps = system.app_updates();
                 self.set_title(&summary.title);
-                self.set_subtitle(&summary.subtitle);
-                self.imp().update_button.set_visible(available);
+                let subtitle = match format::app_updates_line(apps) {
+                    Some(line) => format!("{} · {line}", summary.subtitle),
+                    None => summary.subtitle,
+                };
+                self.set_subtitle(&subtitle);
+                // One suggested action: Update All brings the OS along when apps wait too.
+                let imp = self.imp();
+                imp.update_button.set_visible(available && apps == 0);
+                imp.update_all_button.set_visible(apps > 0);
+                // Beside Update All the check is an icon, so the row fits a phone's width.
+                if apps > 0 {
+                    imp.check_button.set_icon_name("view-refresh-symbolic");
+                } else if imp.check_button.label().is_none() {
+                    imp.check_button.set_label(&gettext("_Check for Updates"));
+                }
             }
             None if system.unavailable() => {
                 self.set_title(&gettext("Keel’s backend is not available"));

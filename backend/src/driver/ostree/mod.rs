@@ -553,6 +553,10 @@ impl SystemDriver for OstreeDriver {
         self.engine().history()
     }
 
+    fn record(&self, entry: &HistoryEntry) -> Result<()> {
+        history::append(&self.engine().history_path(), entry)
+    }
+
     fn available_packages(&self) -> Result<Vec<AvailablePackage>> {
         self.engine().available_packages()
     }

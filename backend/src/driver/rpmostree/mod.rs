@@ -348,6 +348,10 @@ impl SystemDriver for RpmOstreeDriver {
         history::read(&self.history_path)
     }
 
+    fn record(&self, entry: &HistoryEntry) -> Result<()> {
+        history::append(&self.history_path, entry)
+    }
+
     fn available_packages(&self) -> Result<Vec<AvailablePackage>> {
         let found = self.os.search(&[""]).map_err(bus_error)?;
         let mut list: Vec<AvailablePackage> = found
