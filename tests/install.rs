@@ -17,6 +17,12 @@ fn built_binaries() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
+/// A prefix to install into, on disk beside the binaries (the build root's /tmp is memory, and each
+/// install copies both debug binaries).
+fn temporary_prefix() -> tempfile::TempDir {
+    tempfile::tempdir_in(built_binaries().parent().unwrap()).unwrap()
+}
+
 fn install(prefix: &Path, extra: &[&str]) {
     let status = Command::new(repo().join("build-aux/install"))
         .arg("--prefix")
@@ -83,8 +89,8 @@ fn backend_says(prefix: &Path, language: &str) -> String {
 }
 
 #[test]
-fn every_file_lands_under_the_prefix_and_nothing_else() {
-    let prefix = tempfile::tempdir().unwrap();
+fn every_file_lands_under_the_prefix_valid_and_nothing_else() {
+    let prefix = temporary_prefix();
     install(prefix.path(), &[]);
     assert_eq!(
         files_under(prefix.path()),
@@ -126,11 +132,26 @@ fn every_file_lands_under_the_prefix_and_nothing_else() {
         "appstreamcli",
         &["validate", "--strict", "--no-net", path_str(&metainfo)],
     );
+
+    let schemas = share.join("glib-2.0/schemas");
+    let keys = run_tool(
+        "gsettings",
+        &[
+            "--schemadir",
+            path_str(&schemas),
+            "list-keys",
+            "io.github.keelapp.Keel",
+        ],
+    );
+    assert!(
+        keys.lines().any(|key| key == "window-width"),
+        "the schema is compiled: {keys}"
+    );
 }
 
 #[test]
 fn the_installed_backend_speaks_german_from_the_prefix_catalog() {
-    let prefix = tempfile::tempdir().unwrap();
+    let prefix = temporary_prefix();
     install(prefix.path(), &[]);
     let german = backend_says(prefix.path(), "de");
     assert!(
@@ -144,25 +165,8 @@ fn the_installed_backend_speaks_german_from_the_prefix_catalog() {
 }
 
 #[test]
-fn the_installed_schema_is_compiled() {
-    let prefix = tempfile::tempdir().unwrap();
-    install(prefix.path(), &[]);
-    let schemas = prefix.path().join("share/glib-2.0/schemas");
-    let keys = run_tool(
-        "gsettings",
-        &[
-            "--schemadir",
-            path_str(&schemas),
-            "list-keys",
-            "io.github.keelapp.Keel",
-        ],
-    );
-    assert!(keys.lines().any(|key| key == "window-width"), "{keys}");
-}
-
-#[test]
 fn the_devel_profile_installs_under_its_own_app_id() {
-    let prefix = tempfile::tempdir().unwrap();
+    let prefix = temporary_prefix();
     install(prefix.path(), &["--devel"]);
     let app_id = "io.github.keelapp.Keel.Devel";
     assert_eq!(files_under(prefix.path()), expected_files(app_id));
