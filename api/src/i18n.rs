@@ -10,13 +10,27 @@ pub use gettextrs::{gettext, ngettext};
 pub const GETTEXT_PACKAGE: &str = "keel";
 
 /// Where compiled translations are looked for: `KEEL_LOCALEDIR` at run time (uninstalled runs and
-/// tests), else the same variable at build time (the Flatpak sets `/app/share/locale`).
+/// tests), else the same variable at build time (a packager's own layout), else `share/locale`
+/// beside the installed binary's `bin/` (`build-aux/install` puts them there for any prefix: `/app`
+/// in the Flatpak, `/usr`, a test's temporary prefix), else `/usr/share/locale`.
 pub fn locale_dir() -> String {
-    std::env::var("KEEL_LOCALEDIR").unwrap_or_else(|_| {
-        option_env!("KEEL_LOCALEDIR")
-            .unwrap_or("/usr/share/locale")
-            .to_owned()
-    })
+    if let Ok(dir) = std::env::var("KEEL_LOCALEDIR") {
+        return dir;
+    }
+    if let Some(dir) = option_env!("KEEL_LOCALEDIR") {
+        return dir.to_owned();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| installed_locale_dir(&exe))
+        .unwrap_or_else(|| "/usr/share/locale".to_owned())
+}
+
+/// `PREFIX/share/locale` for a binary at `PREFIX/bin/NAME`, when that folder exists.
+fn installed_locale_dir(exe: &std::path::Path) -> Option<String> {
+    let prefix = exe.parent()?.parent()?;
+    let dir = prefix.join("share/locale");
+    dir.is_dir().then(|| dir.to_string_lossy().into_owned())
 }
 
 /// Binds the text domain for this process; the locale must already be set from the environment (GTK
@@ -78,7 +92,7 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fill, plural_count};
+    use super::{fill, installed_locale_dir, plural_count};
 
     #[test]
     fn fill_replaces_named_placeholders_in_any_order() {
@@ -103,5 +117,17 @@ mod tests {
         assert_eq!(fill("{x} — {y", &[("y", "?")]), "{x} — {y");
         assert_eq!(fill("«{n}»", &[("n", "Größe")]), "«Größe»");
         assert_eq!(fill("{n} {", &[("n", "1")]), "1 {");
+    }
+
+    #[test]
+    fn an_installed_binary_finds_the_locale_folder_of_its_prefix() {
+        let prefix = tempfile::tempdir().unwrap();
+        let exe = prefix.path().join("bin/keel");
+        assert_eq!(installed_locale_dir(&exe), None, "no share/locale yet");
+        std::fs::create_dir_all(prefix.path().join("share/locale")).unwrap();
+        assert_eq!(
+            installed_locale_dir(&exe).as_deref(),
+            prefix.path().join("share/locale").to_str()
+        );
     }
 }

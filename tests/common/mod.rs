@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests that check the repository's data and translations.
+#![allow(dead_code)] // each test file uses the helpers it needs
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
