@@ -408,12 +408,21 @@ fn keel_follows_a_restarted_daemon_and_outside_changes() {
     keel.harness.restart_daemon();
     // Another program pins a deployment: the restarted daemon says so, Keel announces it.
     keel.harness.ostree_admin(&["pin", "1"]);
-    let mut signals = signals;
+    // Read on a thread of its own, so a missing signal fails the test rather than hanging it.
+    let (heard, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut signals = signals;
+        let _ = heard.send(signals.next().is_some());
+    });
     wait_for("Keel to announce the change", || {
         let list = deployments(&keel.status(&conn));
         flag(&list[1], "pinned")
     });
-    assert!(signals.next().is_some(), "StatusChanged was sent");
+    assert_eq!(
+        announced.recv_timeout(std::time::Duration::from_secs(30)),
+        Ok(true),
+        "StatusChanged was sent"
+    );
 }
 
 #[test]

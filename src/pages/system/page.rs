@@ -11,8 +11,8 @@ use keel_api::model::{Advisory, Update};
 use super::deployment_row::KeelDeploymentRow;
 use super::update_row::KeelUpdateRow;
 use crate::client::Operation;
-use crate::pages::progress_box::KeelProgressBox;
 use crate::format;
+use crate::pages::progress_box::KeelProgressBox;
 use crate::state::{KeelDeployment, KeelSystem};
 
 /// The page's actions. Their names are spelled here only (and in the page's templates).

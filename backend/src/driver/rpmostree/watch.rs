@@ -13,9 +13,11 @@ use crate::error::{Error, Result};
 
 /// Starts the two listeners; they live as long as the connection.
 pub(super) fn start(conn: &Connection, generation: Arc<AtomicU64>) -> Result<()> {
+    // By path, not by sender: a rule naming the well-known sender is tied to the owner it had
+    // when it was made, so after a restart the new daemon's changes went unheard.
     let changes = MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
-        .sender(BUS_NAME)
+        .path_namespace("/org/projectatomic/rpmostree1")
         .and_then(|b| b.interface("org.freedesktop.DBus.Properties"))
         .and_then(|b| b.member("PropertiesChanged"))
         .map(|b| b.build())
