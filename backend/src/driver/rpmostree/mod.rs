@@ -55,14 +55,9 @@ impl Route {
     }
 }
 
-/// Whether rpm-ostreed runs on the system bus, or would start when called. Asked once per process:
-/// the threads that open a driver each must not pick different ones while rpm-ostreed restarts.
+/// Whether rpm-ostreed runs on the system bus, or would start when called. A service asks once
+/// (`driver::Kind::of`), so its threads never pick different drivers while rpm-ostreed restarts.
 pub fn available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(ask_bus)
-}
-
-fn ask_bus() -> bool {
     let Ok(conn) = Connection::system() else {
         return false;
     };
